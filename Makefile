@@ -1,0 +1,44 @@
+# Everything a Debian 12 machine (as root) needs: `make demo`, `make test`; `make` builds bin/.
+BUN     := node_modules/.bin/bun
+PREFIX  ?= /opt/cni/bin
+DESTDIR ?=
+SOURCES := $(shell find entry.ts registry.ts build.ts pkg plugins ipam meta cnitool -name '*.ts' ! -name '*.test.ts' 2>/dev/null)
+
+.PHONY: all deps test unit demo install uninstall clean
+
+all: bin/cni-plugins
+
+$(BUN): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(BUN)
+
+bin/cni-plugins: $(BUN) $(SOURCES)
+	$(BUN) build.ts bin
+
+# System tools: iproute2 and iptables/nftables for the plugins and test assertions, Debian's Go plugins as the
+# reference for conformance tests; installed only when missing.
+deps:
+	@bash scripts/install-deps.sh
+
+test: deps all
+	@bash test/run.sh
+
+# Unit tests only: no root, no build.
+unit: $(BUN)
+	$(BUN) test --timeout 20000 pkg plugins ipam meta cnitool
+
+demo: deps all
+	@bash scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)
+	install -m 0755 bin/cni-plugins $(DESTDIR)$(PREFIX)/cni-plugins
+	@for l in $$(find bin -type l -printf '%f\n'); do ln -sfn cni-plugins $(DESTDIR)$(PREFIX)/$$l; done
+
+uninstall:
+	@for l in $$(find bin -type l -printf '%f\n'); do \
+	  [ "$$(readlink $(DESTDIR)$(PREFIX)/$$l 2>/dev/null)" = cni-plugins ] && rm -f $(DESTDIR)$(PREFIX)/$$l; done; true
+	rm -f $(DESTDIR)$(PREFIX)/cni-plugins
+
+clean:
+	rm -rf bin .test-out

@@ -1,0 +1,74 @@
+// pkg/cni/conf.ts: the network config every plugin reads from stdin: parsed once, decoded with Go semantics.
+import { CniError, ERR_DECODING_FAILURE } from "./errors.ts";
+import { anyObject, array, bool, map, parseJSON, str, struct, decodeRoot, type Decoded, type Decoder } from "./decode.ts";
+import { parsePrevResult } from "./result.ts";
+import type { NetConf } from "./types.ts";
+
+const parsed = new WeakMap<Uint8Array, unknown>();
+
+/** Returns stdin parsed as JSON (cached per buffer); throws CniError 6 when it is not JSON. */
+export function parseStdin(stdin: Uint8Array): unknown {
+  if (parsed.has(stdin)) return parsed.get(stdin);
+  let v: unknown;
+  try {
+    v = parseJSON(new TextDecoder().decode(stdin));
+  } catch (e) {
+    throw new CniError(ERR_DECODING_FAILURE, `error unmarshall network config: ${(e as Error).message}`);
+  }
+  parsed.set(stdin, v);
+  return v;
+}
+
+export const dnsDecoder = struct("DNS", {
+  nameservers: array(str, "[]string"),
+  domain: str,
+  search: array(str, "[]string"),
+  options: array(str, "[]string"),
+});
+
+/** The fields of upstream's types.NetConf; a plugin spreads these into its own struct. */
+export const netConfFields = {
+  cniVersion: str,
+  name: str,
+  type: str,
+  capabilities: map(bool, "map[string]bool"),
+  ipam: anyObject,
+  dns: dnsDecoder,
+  args: anyObject,
+  runtimeConfig: anyObject,
+  prevResult: anyObject,
+};
+
+export type NetConfFields = typeof netConfFields;
+
+/**
+ * Returns stdin decoded by `decoder` (a struct spreading netConfFields), with prevResult parsed into the 1.1.0 shape
+ * and `raw` set. Decode errors throw plain Errors prefixed as `prefix` (the skel reports them as code 999).
+ */
+export function loadNetConf<F extends NetConfFields>(
+  stdin: Uint8Array,
+  decoder: Decoder<Decoded<F>>,
+  prefix = "failed to load netconf",
+): Decoded<F> & NetConf {
+  const raw = parseStdin(stdin);
+  let conf: Decoded<F>;
+  try {
+    conf = decodeRoot(raw, decoder, "NetConf");
+  } catch (e) {
+    throw new Error(`${prefix}: ${(e as Error).message}`);
+  }
+  const out = conf as Decoded<F> & NetConf;
+  out.cniVersion ??= "";
+  out.name ??= "";
+  out.type ??= "";
+  out.raw = raw as Record<string, unknown>;
+  if (conf.prevResult) {
+    out.prevResult = parsePrevResult(conf.prevResult as Record<string, unknown>, out.cniVersion);
+  }
+  return out;
+}
+
+/** Returns just the base NetConf of stdin. */
+export function loadBaseNetConf(stdin: Uint8Array): NetConf {
+  return loadNetConf(stdin, struct("NetConf", netConfFields));
+}

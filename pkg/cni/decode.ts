@@ -1,0 +1,154 @@
+// pkg/cni/decode.ts: config decoding with Go encoding/json semantics (SPEC-DIGEST §0.1), so a conflist that the Go
+// plugins accept decodes the same here and one they reject is rejected with an error naming the field:
+// keys match exactly first, then case-insensitively; unknown keys are ignored; null keeps the default;
+// a wrong JSON type is an error; a number literal into an integer must be an integer literal that fits.
+
+/** A number whose literal is not a plain integer, or is too big for a double: kept so integer fields can reject it. */
+export class GoNumber {
+  constructor(readonly source: string, readonly value: number) {}
+}
+
+/** Returns the parsed JSON, with non-integer or unsafe number literals wrapped in GoNumber. Throws SyntaxError. */
+export function parseJSON(text: string): unknown {
+  return JSON.parse(text, (_key, value, ctx?: { source?: string }) => {
+    if (typeof value !== "number" || ctx?.source === undefined) return value;
+    if (/^-?[0-9]+$/.test(ctx.source) && Number.isSafeInteger(value)) return value;
+    return new GoNumber(ctx.source, value);
+  });
+}
+
+/** Returns v with every GoNumber replaced by its number (for fields decoded as interface{}). */
+export function unwrapNumbers(v: unknown): unknown {
+  if (v instanceof GoNumber) return v.value;
+  if (Array.isArray(v)) return v.map(unwrapNumbers);
+  if (v !== null && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = unwrapNumbers(x);
+    return out;
+  }
+  return v;
+}
+
+/** A decode failure; its message reads like Go's so users see the same words. */
+export class DecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DecodeError";
+  }
+}
+
+/** Where a value sits: the innermost Go struct's name and the JSON path from the root, as Go names it. */
+export interface DecodePath {
+  struct: string;
+  fields: string[];
+}
+
+export type Decoder<T> = (v: unknown, at: DecodePath) => T;
+
+function jsonKind(v: unknown): string {
+  if (v instanceof GoNumber) return `number ${v.source}`;
+  if (typeof v === "number") return `number ${v}`;
+  if (typeof v === "boolean") return "bool";
+  if (typeof v === "string") return "string";
+  if (Array.isArray(v)) return "array";
+  return "object";
+}
+
+function kindOnly(v: unknown): string {
+  return jsonKind(v).split(" ")[0]!;
+}
+
+function typeError(v: unknown, goType: string, at: DecodePath, withLiteral = false): DecodeError {
+  const what = withLiteral ? jsonKind(v) : kindOnly(v);
+  if (at.fields.length === 0) return new DecodeError(`json: cannot unmarshal ${what} into Go value of type ${goType}`);
+  return new DecodeError(`json: cannot unmarshal ${what} into Go struct field ${at.struct}.${at.fields.join(".")} of type ${goType}`);
+}
+
+export const str: Decoder<string> = (v, at) => {
+  if (typeof v !== "string") throw typeError(v, "string", at);
+  return v;
+};
+
+export const bool: Decoder<boolean> = (v, at) => {
+  if (typeof v !== "boolean") throw typeError(v, "bool", at);
+  return v;
+};
+
+function integer(goType: string, min: number, max: number): Decoder<number> {
+  return (v, at) => {
+    if (v instanceof GoNumber) throw typeError(v, goType, at, true);
+    if (typeof v !== "number") throw typeError(v, goType, at);
+    if (v < min || v > max) throw typeError(v, goType, at, true);
+    return v;
+  };
+}
+
+export const int = integer("int", Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+export const uint = integer("uint", 0, Number.MAX_SAFE_INTEGER);
+export const int32 = integer("int32", -0x80000000, 0x7fffffff);
+export const uint32 = integer("uint32", 0, 0xffffffff);
+export const uint16 = integer("uint16", 0, 0xffff);
+export const uint8 = integer("uint8", 0, 0xff);
+
+export const float: Decoder<number> = (v, at) => {
+  if (v instanceof GoNumber) return v.value;
+  if (typeof v !== "number") throw typeError(v, "float64", at);
+  return v;
+};
+
+/** interface{}: anything, with numbers unwrapped. */
+export const any: Decoder<unknown> = (v) => unwrapNumbers(v);
+
+/** map[string]interface{}: a JSON object (or null, handled by the caller). */
+export const anyObject: Decoder<Record<string, unknown>> = (v, at) => {
+  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof GoNumber) throw typeError(v, "map[string]interface {}", at);
+  return unwrapNumbers(v) as Record<string, unknown>;
+};
+
+/** A Go slice of T; `goType` names it in errors ("[]string"). */
+export function array<T>(item: Decoder<T>, goType: string): Decoder<T[]> {
+  return (v, at) => {
+    if (!Array.isArray(v)) throw typeError(v, goType, at);
+    // Go decodes null elements of a slice of values as zero values; we keep them out of the way as undefined.
+    return v.map((x) => (x === null ? (undefined as T) : item(x, at)));
+  };
+}
+
+/** A Go map[string]T. */
+export function map<T>(item: Decoder<T>, goType: string): Decoder<Record<string, T>> {
+  return (v, at) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof GoNumber) throw typeError(v, goType, at);
+    const out: Record<string, T> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = item(x, at);
+    return out;
+  };
+}
+
+type Fields = Record<string, Decoder<unknown>>;
+export type Decoded<F extends Fields> = { [K in keyof F]?: F[K] extends Decoder<infer T> ? T : never };
+
+/**
+ * A Go struct named `name` with JSON fields `fields`. Keys of the input are walked in order; each goes to the field
+ * with exactly its name, else to the first whose name matches it case-insensitively (encoding/json's foldName).
+ * Unknown keys are ignored, null leaves the field unset, and a later key overwrites an earlier one.
+ */
+export function struct<F extends Fields>(name: string, fields: F): Decoder<Decoded<F>> {
+  const names = Object.keys(fields);
+  const folded = new Map<string, string>();
+  for (const n of names) if (!folded.has(n.toLowerCase())) folded.set(n.toLowerCase(), n);
+  return (v, at) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof GoNumber) throw typeError(v, name, at);
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(v)) {
+      const field = key in fields && Object.hasOwn(fields, key) ? key : folded.get(key.toLowerCase());
+      if (field === undefined || value === null) continue;
+      out[field] = fields[field]!(value, { struct: name, fields: [...at.fields, field] });
+    }
+    return out as Decoded<F>;
+  };
+}
+
+/** Returns v decoded by d from the root (an error names the Go type `d` stands for). */
+export function decodeRoot<T>(v: unknown, d: Decoder<T>, rootStruct: string): T {
+  return d(v, { struct: rootStruct, fields: [] });
+}

@@ -1,0 +1,78 @@
+// pkg/sys/libc.ts: libc through bun:ffi, opened on first use so VERSION and pure-logic paths never pay for it.
+import { dlopen, FFIType as T, read, type Pointer } from "bun:ffi";
+
+const SYMBOLS = {
+  __errno_location: { args: [], returns: T.ptr },
+  strerror: { args: [T.i32], returns: T.cstring },
+  close: { args: [T.i32], returns: T.i32 },
+  open: { args: [T.ptr, T.i32, T.u32], returns: T.i32 },
+  read: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
+  write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
+  flock: { args: [T.i32, T.i32], returns: T.i32 },
+  setns: { args: [T.i32, T.i32], returns: T.i32 },
+  unshare: { args: [T.i32], returns: T.i32 },
+  mount: { args: [T.ptr, T.ptr, T.ptr, T.u64, T.ptr], returns: T.i32 },
+  umount2: { args: [T.ptr, T.i32], returns: T.i32 },
+  fstatfs: { args: [T.i32, T.ptr], returns: T.i32 },
+  socket: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
+  bind: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
+  getsockname: { args: [T.i32, T.ptr, T.ptr], returns: T.i32 },
+  setsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.u32], returns: T.i32 },
+  sendto: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.u32], returns: T.i64 },
+  recvfrom: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.ptr], returns: T.i64 },
+  ioctl: { args: [T.i32, T.u64, T.ptr], returns: T.i32 },
+  if_nametoindex: { args: [T.ptr], returns: T.u32 },
+} as const;
+
+type Libc = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+let libc: Libc | undefined;
+
+/** Returns the libc symbol table, opening libc.so.6 on the first call. */
+export function sys(): Libc {
+  libc ??= dlopen("libc.so.6", SYMBOLS).symbols;
+  return libc;
+}
+
+/** Returns the calling thread's errno; read it straight after the failing call, before any other FFI call. */
+export function errno(): number {
+  return read.i32(sys().__errno_location() as Pointer, 0);
+}
+
+export const EPERM = 1;
+export const ENOENT = 2;
+export const EINTR = 4;
+export const EBADF = 9;
+export const EAGAIN = 11;
+export const EEXIST = 17;
+export const ENODEV = 19;
+export const EINVAL = 22;
+export const ETXTBSY = 26;
+export const ENOTSUP = 95;
+export const EOPNOTSUPP = 95;
+export const EADDRNOTAVAIL = 99;
+export const ESRCH = 3;
+
+/** A failed system call: the call's name, errno and libc's text for it. */
+export class SyscallError extends Error {
+  constructor(readonly call: string, readonly errno: number, detail?: string) {
+    super(`${call}${detail ? ` ${detail}` : ""}: ${describeErrno(errno)}`);
+    this.name = "SyscallError";
+  }
+}
+
+/** Returns libc's message for an errno ("No such file or directory"). */
+export function describeErrno(code: number): string {
+  return String(sys().strerror(code));
+}
+
+/** Returns rc when it is >= 0; otherwise throws SyscallError with the errno of that call. */
+export function check(rc: number | bigint, call: string, detail?: string): number {
+  const n = Number(rc);
+  if (n < 0) throw new SyscallError(call, errno(), detail);
+  return n;
+}
+
+/** Returns a NUL-terminated copy of s for a `ptr` argument (a Buffer without NUL is read past its end). */
+export function cstr(s: string): Buffer {
+  return Buffer.from(s + "\0");
+}

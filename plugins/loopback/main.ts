@@ -1,0 +1,2 @@
+import { loopback } from "./loopback.ts";
+export default loopback;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, the system tools the build, the demo and the tests use, when they are missing.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have ip || need+=(iproute2)
+have iptables-restore || need+=(iptables)
+have nft || need+=(nftables)
+have npm || need+=(npm)
+have strace || need+=(strace)
+have hyperfine || need+=(hyperfine)
+[ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing: ${need[*]}; run as root (or install them) first" >&2
+    exit 1
+  fi
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
