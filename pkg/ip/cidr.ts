@@ -71,8 +71,6 @@ function parseV6(s: string): bigint | undefined {
   return all.reduce((acc, g) => (acc << 16n) | g, 0n);
 }
 
-const V4_MAPPED_PREFIX = 0xffffn << 32n;
-
 /** Returns the IP for text Go's net.ParseIP accepts, or undefined. */
 export function parseIP(s: string): IP | undefined {
   if (s.includes(":")) {
