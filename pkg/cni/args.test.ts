@@ -33,7 +33,8 @@ test("unknown keys fail unless the last IgnoreUnknown says true", () => {
 });
 
 test("a bad value names the pair", () => {
-  expect(() => parseCniArgs("IP=10.1.2", known)).toThrow('ARGS: error parsing value of pair "IP=10.1.2": invalid IP address: 10.1.2');
+  expect(() => parseCniArgs("IP=10.1.2", known)).toThrow('ARGS: error parsing value of pair "IP=10.1.2": invalid IP address 10.1.2');
+  expect(parseCniArgs("IP=", known).IP).toBeUndefined();
   expect(() => parseCniArgs("IgnoreUnknown=yes", known)).toThrow('ARGS: error parsing value of pair "IgnoreUnknown=yes": boolean unmarshal error: invalid input yes');
 });
 

@@ -16,10 +16,11 @@ export const argBool: ArgParser<boolean> = (s) => {
 
 export const argString: ArgParser<string> = (s) => s;
 
-/** An IP address, also accepted as `ip/prefix` (the prefix is dropped), as upstream's pkg/ip.IP parses it. */
-export const argIP: ArgParser<IP> = (s) => {
+/** An IP address, also accepted as `ip/prefix` (the prefix is dropped), as upstream's pkg/ip.IP parses it; empty is none. */
+export const argIP: ArgParser<IP | undefined> = (s) => {
+  if (s === "") return undefined;
   const ip = parseIP(s) ?? parseCIDR(s)?.ip;
-  if (!ip) throw new Error(`invalid IP address: ${s}`);
+  if (!ip) throw new Error(`invalid IP address ${s}`); // upstream text (pkg/ip.IP.UnmarshalText: no colon)
   return ip;
 };
 

@@ -49,23 +49,20 @@ export function loadNetConf<F extends NetConfFields>(
   stdin: Uint8Array,
   decoder: Decoder<Decoded<F>>,
   prefix = "failed to load netconf",
-): Decoded<F> & NetConf {
+): Omit<Decoded<F>, keyof NetConf> & NetConf {
   const raw = parseStdin(stdin);
-  let conf: Decoded<F>;
+  let conf: Record<string, unknown>;
   try {
-    conf = decodeRoot(raw, decoder, "NetConf");
+    conf = decodeRoot(raw, decoder, "NetConf") as Record<string, unknown>;
   } catch (e) {
     throw new Error(`${prefix}: ${(e as Error).message}`);
   }
-  const out = conf as Decoded<F> & NetConf;
-  out.cniVersion ??= "";
-  out.name ??= "";
-  out.type ??= "";
-  out.raw = raw as Record<string, unknown>;
-  if (conf.prevResult) {
-    out.prevResult = parsePrevResult(conf.prevResult as Record<string, unknown>, out.cniVersion);
-  }
-  return out;
+  conf.cniVersion ??= "";
+  conf.name ??= "";
+  conf.type ??= "";
+  conf.raw = raw;
+  if (conf.prevResult) conf.prevResult = parsePrevResult(conf.prevResult as Record<string, unknown>, conf.cniVersion as string);
+  return conf as Omit<Decoded<F>, keyof NetConf> & NetConf;
 }
 
 /** Returns just the base NetConf of stdin. */

@@ -140,3 +140,7 @@ describe("prevResult", () => {
     expect(r.ips!.map((i) => i.address)).toEqual(["2001:db8::5/64", "10.0.0.7/24"]);
   });
 });
+
+test("text is escaped as Go's encoding/json escapes it", () => {
+  expect(formatResult({ cniVersion: "1.0.0", dns: { domain: "a<b>&c\u2028" } }, "1.0.0")).toContain('"domain": "a\\u003cb\\u003e\\u0026c\\u2028"');
+});

@@ -1,6 +1,7 @@
 // pkg/cni/result.ts: results across the seven spec versions (SPEC-DIGEST §0.3). Plugins build the 1.1.0 shape;
 // this file reads any version's JSON into that shape and prints it back in the shape of the config's version.
 import { formatCIDR, formatIP, parseCIDR, parseIP } from "../ip/cidr.ts";
+import { marshalIndent } from "./json.ts";
 import { FAMILY_VERSIONS, familyOf } from "./version.ts";
 import type { DNS, IPConfig, Interface, Result, Route } from "./types.ts";
 
@@ -282,7 +283,7 @@ export function resultObject(r: Result, version: string): Json {
 
 /** Returns r printed as upstream prints results: 4-space indent, no trailing newline. */
 export function formatResult(r: Result, version: string): string {
-  return JSON.stringify(resultObject(r, version), null, 4);
+  return marshalIndent(resultObject(r, version));
 }
 
 /** Returns r as it would look after a trip through `version`'s shape and back (what an exec'd delegate yields). */

@@ -7,6 +7,7 @@ import {
   asCniError, CniError, ERR_DECODING_FAILURE, ERR_INCOMPATIBLE_CNI_VERSION, ERR_INVALID_ENVIRONMENT_VARIABLES,
   ERR_INVALID_NETNS, ERR_INVALID_NETWORK_CONFIG,
 } from "./errors.ts";
+import { marshalIndent } from "./json.ts";
 import { formatResult, resultObject } from "./result.ts";
 import type { CmdArgs, Plugin, Result } from "./types.ts";
 import { readEnv, validateNetworkName } from "./validate.ts";
@@ -148,7 +149,7 @@ export async function writeStdout(text: string): Promise<void> {
 
 /** Returns the error JSON exactly as upstream prints it: 4-space indent, no trailing newline. */
 export function formatError(err: unknown): string {
-  return JSON.stringify(asCniError(err).toJSON(), null, 4);
+  return marshalIndent(asCniError(err).toJSON());
 }
 
 /** Runs a plugin as a process: reads env and stdin, executes, prints, and returns the exit status (0 or 1). */
@@ -174,7 +175,7 @@ function printResult(result: Result & { [PRINT_AS_BUILT]?: boolean }, declared: 
     // upstream quirk: a 1.x result struct carrying an older cniVersion is printed as it is, in the 1.x shape.
     const obj = resultObject(result, "1.1.0");
     obj.cniVersion = declared;
-    return JSON.stringify(obj, null, 4);
+    return marshalIndent(obj);
   }
   return formatResult(result, declared || "0.1.0");
 }

@@ -16,7 +16,7 @@ export type DelegateVerb = "ADD" | "DEL" | "CHECK" | "STATUS" | "GC";
  * caller's cniVersion, used when the delegate's result names none. Throws the delegate's CniError.
  */
 export async function delegate(verb: DelegateVerb, type: string, stdin: Uint8Array, confVersion: string): Promise<Result | undefined> {
-  const env = { ...process.env, CNI_COMMAND: verb };
+  const env: Record<string, string | undefined> = { ...process.env, CNI_COMMAND: verb };
   const path = findInPath(type, env.CNI_PATH ?? "");
   const own = isOwnExecutable(path) ? await loadOwnPlugin(type) : undefined;
   if (own) {

@@ -22,11 +22,11 @@ export function execPlugin(path: string, stdin: Uint8Array, env: Record<string, 
     // Pass the delegate's diagnostics through, as exec.Cmd with Stderr = os.Stderr does.
     if (stderr) console.error(stderr.replace(/\n$/, ""));
     if (proc.exitCode === 0) return proc.stdout;
-    throw delegateError(proc.stdout.toString(), stderr, proc.exitCode, proc.signalCode);
+    throw delegateError(proc.stdout.toString(), stderr, proc.exitCode, proc.signalCode ?? null);
   }
 }
 
-function delegateError(stdout: string, stderr: string, exitCode: number | null, signal: string | null): CniError {
+function delegateError(stdout: string, stderr: string, exitCode: number | null, signal: string | number | null): CniError {
   if (stdout === "") {
     if (stderr === "") {
       const how = exitCode === null ? `signal: ${signal}` : `exit status ${exitCode}`;

@@ -11,7 +11,7 @@ afterAll(() => host[Symbol.dispose]());
 
 const conf = (cniVersion: string, extra: object = {}) => ({ cniVersion, name: "lonet", type: "loopback", ...extra });
 const call = (verb: string, netns: string, stdin: object) => runPlugin("loopback", { hostNetns: host.name, env: cniEnv(verb, netns, "eth0"), stdin });
-const loUp = (ns: { name: string }) => ((ipJson(ns, ["link", "show", "lo"]) as { flags: string[] }[])[0]!.flags.includes("UP"));
+const loUp = (ns: { name: string }) => ((ipJson(ns.name, ["link", "show", "lo"]) as { flags: string[] }[])[0]!.flags.includes("UP"));
 
 describe.each(ALL_VERSIONS)("loopback %s", (version) => {
   test("ADD, CHECK, DEL, DEL again", () => {

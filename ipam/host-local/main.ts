@@ -1,0 +1,2 @@
+import { hostLocal } from "./host-local.ts";
+export default hostLocal;
