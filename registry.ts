@@ -12,6 +12,7 @@ export interface Entry {
 
 export const PLUGINS: Record<string, Entry> = {
   loopback: { summary: "brings up lo in the container", versions: ALL, load: () => import("./plugins/loopback/main.ts") },
+  ptp: { summary: "a routed veth pair per container", versions: ALL, load: () => import("./plugins/ptp/main.ts") },
   "host-local": { summary: "IPAM from address ranges, reservations on local disk", versions: ALL, load: () => import("./ipam/host-local/main.ts") },
 };
 

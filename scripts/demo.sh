@@ -1,55 +1,75 @@
 #!/usr/bin/env bash
-# make demo: run our plugins exactly as a container runtime would, in throwaway namespaces, and show the result.
-# Nothing outside the namespaces and a temporary directory is touched, and both are removed on exit, even on ^C.
+# make demo: a container network built by our plugins exactly as a runtime builds it (env + stdin, one exec per
+# plugin), in throwaway namespaces: a "host" netns standing in for the node, and two container netns.
+# Nothing outside those namespaces and a temporary directory is touched; both go on exit, even on ^C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$PWD/bin"
 run="cnidemo$$"
-host="$run-host"; ctr="$run-ctr"
-store=$(mktemp -d /tmp/$run.XXXX)
+host="$run-host"
+store=$(mktemp -d "/tmp/$run.XXXX")
 
 cleanup() {
-  ip netns delete "$ctr" 2>/dev/null || true
-  ip netns delete "$host" 2>/dev/null || true
+  for ns in "$run-a" "$run-b" "$host"; do ip netns delete "$ns" 2>/dev/null || true; done
   rm -rf "$store"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-# plugin VERB NAME CONFIG: exec bin/NAME inside the throwaway host netns with the CNI env and CONFIG on stdin.
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# plugin VERB NAME CONTAINER CONFIG: exec bin/NAME inside the throwaway host netns, as kubelet/containerd would.
 plugin() {
-  local verb=$1 name=$2 conf=$3
-  CNI_COMMAND=$verb CNI_CONTAINERID=demo-1 CNI_NETNS=/run/netns/$ctr CNI_IFNAME=eth0 CNI_PATH="$BIN" \
+  local verb=$1 name=$2 ctr=$3 conf=$4
+  CNI_COMMAND=$verb CNI_CONTAINERID="demo-$ctr" CNI_NETNS="/run/netns/$run-$ctr" CNI_IFNAME=eth0 CNI_PATH="$BIN" \
     ip netns exec "$host" "$BIN/$name" <<<"$conf"
 }
 
+ptp='{
+  "cniVersion": "1.0.0", "name": "demo", "type": "ptp", "ipMasq": true, "mtu": 1400,
+  "ipam": { "type": "host-local", "dataDir": "'"$store"'", "subnet": "10.99.0.0/24", "routes": [ { "dst": "0.0.0.0/0" } ] }
+}'
+lo='{"cniVersion":"1.0.0","name":"demo-lo","type":"loopback"}'
+
 ip netns add "$host"
-ip netns add "$ctr"
-
-say "The executable serves these plugins"
+ip netns exec "$host" ip link set lo up
+bold "Our executable serves these plugins; VERSION answers before any plugin code loads"
 "$BIN/cni-plugins"
+CNI_COMMAND=VERSION "$BIN/ptp" </dev/null
 
-say "VERSION (answered before any plugin code loads)"
-CNI_COMMAND=VERSION "$BIN/loopback" </dev/null
+for c in a b; do
+  ip netns add "$run-$c"
+  bold "container $c: loopback ADD, then ptp ADD (host-local hands out the address)"
+  plugin ADD loopback "$c" "$lo" >/dev/null
+  plugin ADD ptp "$c" "$ptp" | tee "$store/result-$c.json"; echo
+  echo "-- addresses and routes inside container $c:"
+  ip -n "$run-$c" -br addr show eth0
+  ip -n "$run-$c" route show
+done
 
-lo='{"cniVersion":"1.1.0","name":"demo","type":"loopback"}'
-say "loopback ADD in the container netns $ctr"
-plugin ADD loopback "$lo"; echo
-ip -n "$ctr" -br addr show lo
+ipa=$(ip -n "$run-a" -4 -br addr show eth0 | awk '{print $3}' | cut -d/ -f1)
+ipb=$(ip -n "$run-b" -4 -br addr show eth0 | awk '{print $3}' | cut -d/ -f1)
+bold "the host side: one veth per container, each carrying the gateway address, a /32 route to each container"
+ip -n "$host" -br addr show type veth
+ip -n "$host" route show
+bold "masquerade rules written in one iptables-restore batch per ADD"
+ip netns exec "$host" iptables-save -t nat | grep -E '^(:CNI-|-A)' || true
 
-ipam='{"cniVersion":"1.1.0","name":"demo","type":"host-local","ipam":{"type":"host-local","dataDir":"'"$store"'","ranges":[[{"subnet":"10.88.0.0/24"}],[{"subnet":"fd00:88::/64"}]],"routes":[{"dst":"0.0.0.0/0"}]}}'
-say "host-local ADD: one IPv4 and one IPv6 address for container demo-1"
-plugin ADD host-local "$ipam"; echo
-say "host-local's reservations on disk ($store/demo)"
-for f in "$store"/demo/*; do printf '%-28s %q\n' "$(basename "$f")" "$(cat "$f")"; done
+bold "ping: container a -> its gateway on the host, then container a -> container b ($ipb)"
+ip netns exec "$run-a" ping -c 2 -W 1 10.99.0.1 | tail -n 2
+ip netns exec "$run-a" ping -c 2 -W 1 "$ipb" | tail -n 2
+bold "CHECK both"
+for c in a b; do
+  conf=$(sed "s/}\$/, \"prevResult\": $(tr -d '\n' <"$store/result-$c.json") }/" <<<"$(tr -d '\n' <<<"$ptp")")
+  plugin CHECK ptp "$c" "$conf" && echo "container $c: CHECK ok"
+done
 
-say "CHECK, then DEL of both"
-plugin CHECK host-local "$ipam" && echo "host-local CHECK ok"
-plugin CHECK loopback "$lo" && echo "loopback CHECK ok"
-plugin DEL host-local "$ipam"
-plugin DEL loopback "$lo"
-ip -n "$ctr" -br link show lo
-echo "reservations left: $(find "$store/demo" -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"
-
-say "A bad config gets a CNI error object and exit status 1"
-plugin ADD host-local '{"cniVersion":"1.1.0","name":"demo","ipam":{"type":"host-local","subnet":"10.88.0.1/24"}}' || echo " (exit status $?)"
+bold "DEL both (in reverse plugin order), then DEL again: DEL is idempotent"
+for c in a b; do
+  plugin DEL ptp "$c" "$ptp"; plugin DEL loopback "$c" "$lo"
+  plugin DEL ptp "$c" "$ptp"
+done
+echo "veths left on the host:      $(ip -n "$host" -br link show type veth | wc -l)"
+echo "CNI chains left:             $(ip netns exec "$host" iptables-save -t nat | grep -c '^:CNI-' || true)"
+echo "reservations left:           $(find "$store/demo" -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"
+bold "a bad config gets a CNI error object and exit status 1, and leaves nothing"
+plugin ADD ptp a '{"cniVersion":"1.0.0","name":"demo","type":"ptp","mtu":"big","ipam":{"type":"host-local","subnet":"10.99.0.0/24"}}' || echo " (exit status $?)"

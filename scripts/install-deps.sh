@@ -10,6 +10,7 @@ have nft || need+=(nftables)
 have npm || need+=(npm)
 have strace || need+=(strace)
 have hyperfine || need+=(hyperfine)
+have ping || need+=(iputils-ping)
 [ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins)
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -41,6 +41,7 @@ function mkconf(dataDir: string, ipam: Record<string, unknown>, extra: Record<st
 function files(dataDir: string): Record<string, string> {
   const dir = path.join(dataDir, "mynet");
   const out: Record<string, string> = {};
+  if (!fs.existsSync(dir)) return out;
   for (const name of fs.readdirSync(dir).sort()) if (name !== "lock") out[name] = fs.readFileSync(path.join(dir, name), "utf8");
   return out;
 }

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CniError, ERR_PLUGIN_NOT_AVAILABLE } from "../../pkg/cni/errors.ts";
 import { ALL_VERSIONS, type CmdArgs, type IPConfig, type Plugin, type Result, type Route } from "../../pkg/cni/types.ts";
-import { formatIP, type IP } from "../../pkg/ip/cidr.ts";
+import { formatIP, ipEqual, type IP } from "../../pkg/ip/cidr.ts";
 import { allocate } from "./allocator.ts";
 import { loadNetSpec, loadValidAttachments } from "./config.ts";
 import { goPathError } from "./fs-error.ts";
@@ -33,27 +33,22 @@ export function loadConf(args: CmdArgs): HostLocalConf {
 
 function add(args: CmdArgs): Result {
   const conf = loadConf(args);
+  const requested = planRequested(conf);
   const dns = conf.resolvConf ? readResolvConf(conf.resolvConf) : undefined;
   using store = Store.open(conf.name, conf.dataDir);
 
-  // Each requested IP is taken by the first set holding it; any left over fail the ADD at the end.
-  const pending = new Map<string, IP>(conf.requestedIPs.map((ip) => [formatIP(ip), ip]));
   const reserved: IP[] = [];
   const ips: IPConfig[] = [];
   try {
     conf.ranges.forEach((set, idx) => {
-      const requested = takeRequested(pending, set);
       try {
-        const a = allocate(store, set, idx, args.containerId, args.ifname, requested);
+        const a = allocate(store, set, idx, args.containerId, args.ifname, requested[idx]);
         reserved.push(a.ip);
         ips.push(a.config);
       } catch (e) {
         throw new Error(`failed to allocate for range ${idx}: ${(e as Error).message}`, { cause: e }); // upstream text
       }
     });
-    if (pending.size > 0) {
-      throw new Error(`failed to allocate all requested IPs:${[...pending.keys()].map((k) => ` ${k}`).join("")}`); // upstream text
-    }
   } catch (e) {
     // Undo exactly what this ADD reserved; an earlier ADD's reservations stay.
     try {
@@ -70,15 +65,29 @@ function add(args: CmdArgs): Result {
   return result;
 }
 
-/** Removes and returns the first pending requested IP that lies in the set (insertion order). */
-function takeRequested(pending: Map<string, IP>, set: RangeSet): IP | undefined {
-  for (const [key, ip] of pending) {
-    if (rangeFor(set, ip)) {
+/**
+ * Returns the requested IP each range set takes (the first pending one it holds), judged from the config alone, so
+ * requests that can never be met (in no set, a range's gateway, two in one set) fail before the store is touched.
+ * Upstream finds the same errors only after reserving and releasing; the texts are its own.
+ */
+function planRequested(conf: HostLocalConf): (IP | undefined)[] {
+  const pending = new Map<string, IP>(conf.requestedIPs.map((ip) => [formatIP(ip), ip]));
+  const plan = conf.ranges.map((set, idx) => {
+    for (const [key, ip] of pending) {
+      const r = rangeFor(set, ip);
+      if (!r) continue;
       pending.delete(key);
+      if (ipEqual(ip, r.gateway)) {
+        throw new Error(`failed to allocate for range ${idx}: requested ip ${key} is subnet's gateway`); // upstream text
+      }
       return ip;
     }
+    return undefined;
+  });
+  if (pending.size > 0) {
+    throw new Error(`failed to allocate all requested IPs:${[...pending.keys()].map((k) => ` ${k}`).join("")}`); // upstream text
   }
-  return undefined;
+  return plan;
 }
 
 function del(args: CmdArgs): void {

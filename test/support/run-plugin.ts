@@ -25,20 +25,39 @@ export interface RunOptions {
 
 /** Returns the outcome of one plugin call. */
 export function runPlugin(name: string, opts: RunOptions): Run {
+  const { argv, env, stdin } = invocation(name, opts);
+  const p = Bun.spawnSync(argv, { env, stdin, stdout: "pipe", stderr: "pipe" });
+  return outcome(p.exitCode ?? -1, p.stdout.toString(), p.stderr.toString());
+}
+
+/**
+ * Starts one plugin call and returns its outcome once it exits. The process is running when this returns, so
+ * several calls started in a row really overlap (shared-store races).
+ */
+export function spawnPlugin(name: string, opts: RunOptions): Promise<Run> {
+  const { argv, env, stdin } = invocation(name, opts);
+  const p = Bun.spawn(argv, { env, stdin, stdout: "pipe", stderr: "pipe" });
+  return Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()])
+    .then(([code, stdout, stderr]) => outcome(code, stdout, stderr));
+}
+
+function invocation(name: string, opts: RunOptions): { argv: string[]; env: Record<string, string>; stdin: Uint8Array } {
   const dir = opts.dir ?? OURS;
   const bin = `${dir}/${name}`;
   const argv = opts.hostNetns ? ["ip", "netns", "exec", opts.hostNetns, bin] : [bin];
   const stdin = opts.stdin === undefined ? "" : typeof opts.stdin === "string" ? opts.stdin : JSON.stringify(opts.stdin);
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", CNI_PATH: dir, ...opts.env };
-  const p = Bun.spawnSync(argv, { env, stdin: new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
-  const stdout = p.stdout.toString();
+  return { argv, env, stdin: new TextEncoder().encode(stdin) };
+}
+
+function outcome(exitCode: number, stdout: string, stderr: string): Run {
   let json: unknown;
   try {
     json = stdout.trim() ? JSON.parse(stdout) : undefined;
   } catch {
     json = undefined;
   }
-  return { exitCode: p.exitCode ?? -1, stdout, stderr: p.stderr.toString(), json };
+  return { exitCode, stdout, stderr, json };
 }
 
 /** Returns the CNI_* env of one call. */

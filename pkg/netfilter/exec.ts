@@ -1,0 +1,56 @@
+// pkg/netfilter/exec.ts: find and run the system's netfilter tools synchronously. A child is forked from the calling
+// thread, so it acts on the netns that thread is in (BUN-NOTES §2): callers may run these inside withNetns.
+
+/** The tool is missing or cannot be used here (no binary, or it cannot even read state); DEL ignores this backend. */
+export class NetfilterUnavailableError extends Error {
+  constructor(readonly tool: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NetfilterUnavailableError";
+  }
+}
+
+/** What a tool printed and how it ended. */
+export interface ToolRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+// Runtimes may exec plugins with a short PATH; the sbin directories are where Debian, Fedora and Alpine put the tools.
+const FALLBACK_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"];
+const found = new Map<string, string | null>();
+
+/** Returns the absolute path of a tool, from PATH or the usual sbin directories, or null when there is none. */
+export function findTool(name: string): string | null {
+  let path = found.get(name);
+  if (path === undefined) {
+    path = Bun.which(name) ?? Bun.which(name, { PATH: FALLBACK_DIRS.join(":") });
+    found.set(name, path);
+  }
+  return path;
+}
+
+/** Returns the outcome of running a tool with optional stdin. Throws NetfilterUnavailableError when it cannot be found or started. */
+export function runTool(name: string, args: string[], stdin?: string): ToolRun {
+  const path = findTool(name);
+  if (path === null) throw new NetfilterUnavailableError(name, `failed to find ${JSON.stringify(name)} in $PATH`);
+  let p;
+  try {
+    p = Bun.spawnSync([path, ...args], {
+      stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  } catch (e) {
+    throw new NetfilterUnavailableError(name, `failed to run ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
+  }
+  return { exitCode: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+/** A batch the tool rejected; nothing of it applied. `batch` is the text that was sent. */
+export class NetfilterBatchError extends Error {
+  constructor(message: string, readonly batch: string) {
+    super(message);
+    this.name = "NetfilterBatchError";
+  }
+}

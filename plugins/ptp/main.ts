@@ -1,0 +1,2 @@
+import { ptp } from "./ptp.ts";
+export default ptp;
