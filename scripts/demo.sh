@@ -59,7 +59,8 @@ ip netns exec "$run-a" ping -c 2 -W 1 10.99.0.1 | tail -n 2
 ip netns exec "$run-a" ping -c 2 -W 1 "$ipb" | tail -n 2
 bold "CHECK both"
 for c in a b; do
-  conf=$(sed "s/}\$/, \"prevResult\": $(tr -d '\n' <"$store/result-$c.json") }/" <<<"$(tr -d '\n' <<<"$ptp")")
+  # A runtime passes the ADD result back as prevResult for CHECK.
+  conf=$(node_modules/.bin/bun -e 'const c = JSON.parse(process.argv[1]); c.prevResult = JSON.parse(await Bun.file(process.argv[2]).text()); console.log(JSON.stringify(c))' "$ptp" "$store/result-$c.json")
   plugin CHECK ptp "$c" "$conf" && echo "container $c: CHECK ok"
 done
 

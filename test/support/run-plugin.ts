@@ -21,6 +21,8 @@ export interface RunOptions {
   hostNetns?: string;
   env: Record<string, string>;
   stdin?: string | object;
+  /** Arguments after the program (plugins take none; wrappers such as strace do). */
+  args?: string[];
 }
 
 /** Returns the outcome of one plugin call. */
@@ -44,7 +46,7 @@ export function spawnPlugin(name: string, opts: RunOptions): Promise<Run> {
 function invocation(name: string, opts: RunOptions): { argv: string[]; env: Record<string, string>; stdin: Uint8Array } {
   const dir = opts.dir ?? OURS;
   const bin = `${dir}/${name}`;
-  const argv = opts.hostNetns ? ["ip", "netns", "exec", opts.hostNetns, bin] : [bin];
+  const argv = opts.hostNetns ? ["ip", "netns", "exec", opts.hostNetns, bin, ...(opts.args ?? [])] : [bin, ...(opts.args ?? [])];
   const stdin = opts.stdin === undefined ? "" : typeof opts.stdin === "string" ? opts.stdin : JSON.stringify(opts.stdin);
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", CNI_PATH: dir, ...opts.env };
   return { argv, env, stdin: new TextEncoder().encode(stdin) };
