@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { golden, goldenBytes, hex } from "../../test/support/golden.ts";
 import { createNetns, removeNetns } from "../ns/netns.ts";
 import { EADDRNOTAVAIL, EEXIST } from "../sys/libc.ts";
-import { addAddr, delAddr, encodeDelAddr, encodeListAddrs, encodeNewAddr, listAddrs, parseAddr, type Addr } from "./address.ts";
+import {
+  addAddr, afOf, delAddr, encodeDelAddr, encodeListAddrs, encodeNewAddr, familyOf, listAddrs, parseAddr, readIP, type Addr,
+} from "./address.ts";
 import { formatIP, parseIP, type IP } from "./cidr.ts";
 import { getLinkByName, setLinkUp } from "./link.ts";
 import { IFA_F_NODAD, IFA_F_NOPREFIXROUTE, IFA_F_PERMANENT, RT_SCOPE_HOST, RT_SCOPE_UNIVERSE } from "./nl/consts.ts";
@@ -66,6 +68,15 @@ describe("parseAddr", () => {
     p[0] = 2; // claim AF_INET with 16-byte addresses
     expect(() => parseAddr(p)).toThrow("IFA_LOCAL: 16 bytes, want 4");
   });
+});
+
+test("readIP: the header's family decides, so a v4-mapped IPv6 address stays IPv6; bad sizes name the attribute", () => {
+  const mapped = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]);
+  expect(readIP(mapped, "RTA_DST", 6)).toEqual({ family: 6, value: 0xffff0a000001n });
+  expect(readIP(new Uint8Array([10, 0, 0, 1]), "RTA_DST", 4)).toEqual(ip("10.0.0.1"));
+  expect(() => readIP(undefined, "NDA_DST", 4)).toThrow("NDA_DST: missing");
+  expect(() => readIP(new Uint8Array(4), "FRA_SRC", 6)).toThrow("FRA_SRC: 4 bytes, want 16");
+  expect([familyOf(2), familyOf(10), familyOf(7), afOf(4), afOf(6)]).toEqual([4, 6, undefined, 2, 10]);
 });
 
 const isRoot = process.getuid?.() === 0;

@@ -1,6 +1,6 @@
 // pkg/ip/address.ts: IP addresses on links over rtnetlink: list, add and delete them.
 // Encoders are pure functions, byte-tested against what `ip addr add|del` sends.
-import { ipBytes, ipFromBytes, type IP } from "./cidr.ts";
+import { ipBytes, type IP } from "./cidr.ts";
 import {
   AF_INET, AF_INET6, AF_UNSPEC, IFA_ADDRESS, IFA_BROADCAST, IFA_FLAGS, IFA_LABEL, IFA_LOCAL, IFADDRMSG_LEN,
   NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR,
@@ -26,17 +26,28 @@ export interface Addr {
   broadcast?: IP;
 }
 
-function afOf(family: 4 | 6): number {
+/** Returns the address family (AF_INET, AF_INET6) rtnetlink headers carry for an IP version. */
+export function afOf(family: 4 | 6): number {
   return family === 4 ? AF_INET : AF_INET6;
 }
 
-function readIP(v: Uint8Array | undefined, name: string, family: 4 | 6): IP {
+/** Returns the IP version of an AF_INET/AF_INET6 header family, or undefined for any other (AF_BRIDGE, RTNL_FAMILY_IPMR, ...). */
+export function familyOf(af: number): 4 | 6 | undefined {
+  return af === AF_INET ? 4 : af === AF_INET6 ? 6 : undefined;
+}
+
+/**
+ * Returns the IP in an address attribute of a known family (IFA_*, RTA_*, FRA_*, NDA_DST); throws NetlinkParseError
+ * naming the attribute when it is missing or not 4 (IPv4) or 16 (IPv6) bytes. Unlike cidr.ts's ipFromBytes, a
+ * v4-mapped IPv6 address stays IPv6: the header's family says what it is.
+ */
+export function readIP(v: Uint8Array | undefined, name: string, family: 4 | 6): IP {
   const want = family === 4 ? 4 : 16;
   if (v === undefined) throw new NetlinkParseError(`${name}: missing`);
   if (v.length !== want) throw new NetlinkParseError(`${name}: ${v.length} bytes, want ${want}`);
-  const ip = ipFromBytes(v);
-  // ipFromBytes reads a v4-mapped v6 address as IPv4; an IPv6 address must stay IPv6 here.
-  return ip.family === family ? ip : { family, value: ip.value | (family === 6 ? 0xffffn << 32n : 0n) };
+  let value = 0n;
+  for (const b of v) value = (value << 8n) | BigInt(b);
+  return { family, value };
 }
 
 /**
@@ -45,7 +56,7 @@ function readIP(v: Uint8Array | undefined, name: string, family: 4 | 6): IP {
  */
 export function parseAddr(payload: Uint8Array): Addr | undefined {
   const hdr = readIfAddrMsg(payload);
-  const family = hdr.family === AF_INET ? 4 : hdr.family === AF_INET6 ? 6 : undefined;
+  const family = familyOf(hdr.family);
   if (family === undefined) return undefined;
   const a = parseAttrs(payload, IFADDRMSG_LEN);
   // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on point-to-point links and equals IFA_LOCAL

@@ -8,13 +8,19 @@ import {
   addLink, delLink, encodeDelLink, encodeGetLinkByIndex, encodeGetLinkByName, encodeListLinks, encodeNewLink,
   encodeSetLinkAlias, encodeSetLinkAllmulti, encodeSetLinkFlags, encodeSetLinkMAC, encodeSetLinkMaster, encodeSetLinkMTU,
   encodeSetLinkName, encodeSetLinkNetnsFd, encodeSetLinkPromisc, encodeSetLinkTxQLen, formatMAC, getLinkByIndex,
-  getLinkByName, IFF_ALLMULTI, isAllmulti, isPromisc, LinkNotFoundError, listLinks, parseLink, parseMAC, setLinkAlias,
+  getLinkByName, isAllmulti, isPromisc, LinkNotFoundError, listLinks, parseLink, parseMAC, setLinkAlias,
   setLinkAllmulti, setLinkDown, setLinkMAC, setLinkMaster, setLinkMTU, setLinkName, setLinkNetnsFd, setLinkPromisc,
-  setLinkTxQLen, setLinkUp, type LinkSpec,
+  setLinkTxQLen, setLinkUp,
 } from "./link.ts";
-import { IFF_LOOPBACK, IFF_LOWER_UP, IFF_PROMISC, IFF_RUNNING, IFF_UP } from "./nl/consts.ts";
+import type { LinkSpec } from "./link-kinds.ts";
+import {
+  AF_UNSPEC, IFF_ALLMULTI, IFF_LOOPBACK, IFF_LOWER_UP, IFF_PROMISC, IFF_RUNNING, IFF_UP, IFLA_IFNAME, IFLA_INFO_DATA,
+  IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_TUN_MULTI_QUEUE, IFLA_TUN_OWNER, IFLA_TUN_PERSIST, IFLA_TUN_PI, IFLA_TUN_TYPE,
+  IFLA_TUN_VNET_HDR, RTM_NEWLINK,
+} from "./nl/consts.ts";
 import { parseMessages } from "./nl/reader.ts";
 import { hasErrno, isNotFound, NetlinkError, openRouteSocket } from "./nl/socket.ts";
+import { NlWriter } from "./nl/writer.ts";
 
 describe("encoders match iproute2 byte for byte", () => {
   test("ip link set lo up / down", () => {
@@ -130,6 +136,23 @@ describe("parseLink", () => {
     const plain = parse("link-add-bridge");
     expect(plain.kind).toBe("bridge");
     expect(plain.vlanFiltering).toBeUndefined();
+  });
+
+  test("reads a tun/tap link's IFLA_TUN_* data", () => {
+    const w = new NlWriter(RTM_NEWLINK, 0, 0);
+    w.ifinfomsg({ family: AF_UNSPEC, index: 7 });
+    w.strz(IFLA_IFNAME, "tap0");
+    const info = w.beginNest(IFLA_LINKINFO);
+    w.str(IFLA_INFO_KIND, "tun");
+    const data = w.beginNest(IFLA_INFO_DATA);
+    w.u32(IFLA_TUN_OWNER, 1000).u8(IFLA_TUN_TYPE, 2).u8(IFLA_TUN_PI, 0).u8(IFLA_TUN_VNET_HDR, 1).u8(IFLA_TUN_PERSIST, 1).u8(IFLA_TUN_MULTI_QUEUE, 0);
+    w.endNest(data);
+    w.endNest(info);
+    const [m] = parseMessages(w.finish());
+    expect(parseLink(m!.payload)).toEqual({
+      index: 7, name: "tap0", flags: 0, mtu: 0, mac: "", kind: "tun",
+      tunMode: "tap", tunOwner: 1000, tunPi: false, tunVnetHdr: true, tunPersist: true, tunMultiQueue: false,
+    });
   });
 
   test("promisc and allmulti come from ifi_flags", () => {

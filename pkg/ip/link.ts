@@ -1,46 +1,25 @@
 // pkg/ip/link.ts: network links over rtnetlink: read them (by name, by index, all), change them (up/down, master,
 // netns, mtu, mac, name, alias, txqlen, promisc, allmulti), create them by kind and delete them. Encoders are pure
-// functions, byte-tested against iproute2.
+// functions, byte-tested against iproute2. The kinds themselves (spec types, IFLA_INFO_DATA encoders and readers)
+// live in link-kinds.ts; tun/tap devices are made by ioctl in tuntap.ts (createTunTap) and deleted with delLink.
+import { readKindData, writeKindData, type LinkBase, type LinkKindFields, type LinkSpec } from "./link-kinds.ts";
 import {
-  AF_UNSPEC, IFF_PROMISC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_EXT_MASK, IFLA_IFALIAS, IFLA_IFNAME,
+  AF_UNSPEC, IFF_ALLMULTI, IFF_PROMISC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_EXT_MASK, IFLA_IFALIAS, IFLA_IFNAME,
   IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK, IFLA_LINK_NETNSID, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD,
   IFLA_OPERSTATE, IFLA_PROMISCUITY, IFLA_TXQLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
-  RTEXT_FILTER_SKIP_STATS, RTEXT_FILTER_VF, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, VETH_INFO_PEER,
+  RTEXT_FILTER_SKIP_STATS, RTEXT_FILTER_VF, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK,
 } from "./nl/consts.ts";
-import { parseAttrs, readI32, readIfInfoMsg, readStrz, readU16, readU32, readU8 } from "./nl/reader.ts";
+import { parseAttrs, readI32, readIfInfoMsg, readStrz, readU32, readU8 } from "./nl/reader.ts";
 import { NetlinkError, hasErrno, type NetlinkSocket } from "./nl/socket.ts";
 import { NlWriter } from "./nl/writer.ts";
 import { ENODEV } from "../sys/libc.ts";
-
-// IFLA_BR_*, IFLA_MACVLAN_*, IFLA_IPVLAN_*, IFLA_VLAN_*, IFLA_VRF_*, <linux/if_link.h>: inside IFLA_INFO_DATA.
-const IFLA_BR_VLAN_FILTERING = 7;
-const IFLA_BR_VLAN_DEFAULT_PVID = 39;
-const IFLA_MACVLAN_MODE = 1;
-const IFLA_MACVLAN_BC_QUEUE_LEN = 7;
-const IFLA_IPVLAN_MODE = 1;
-const IFLA_IPVLAN_FLAGS = 2;
-const IFLA_VLAN_ID = 1;
-const IFLA_VRF_TABLE = 1;
-
-/** macvlan/macvtap modes, <linux/if_link.h> MACVLAN_MODE_*. */
-export type MacvlanMode = "private" | "vepa" | "bridge" | "passthru" | "source";
-const MACVLAN_MODES: Readonly<Record<MacvlanMode, number>> = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 };
-
-/** ipvlan modes and flags, <linux/if_link.h> IPVLAN_MODE_* and IPVLAN_F_* ("bridge" is no flag bit, i.e. 0). */
-export type IpvlanMode = "l2" | "l3" | "l3s";
-export type IpvlanFlag = "bridge" | "private" | "vepa";
-const IPVLAN_MODES: Readonly<Record<IpvlanMode, number>> = { l2: 0, l3: 1, l3s: 2 };
-const IPVLAN_FLAGS: Readonly<Record<IpvlanFlag, number>> = { bridge: 0, private: 1, vepa: 2 };
-
-// IFF_ALLMULTI, <linux/if.h>: not in nl/consts.ts (yet).
-export const IFF_ALLMULTI = 0x200;
 
 /** RFC 2863 operational state (IFLA_OPERSTATE), named as vishvananda/netlink prints it. */
 export type OperState = "unknown" | "notpresent" | "down" | "lowerlayerdown" | "testing" | "dormant" | "up";
 const OPER_STATES: readonly OperState[] = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"];
 
-/** A link as the kernel reports it (RTM_NEWLINK). */
-export interface Link {
+/** A link as the kernel reports it (RTM_NEWLINK), with its kind's fields (link-kinds.ts) where it has any. */
+export interface Link extends LinkKindFields {
   index: number;
   name: string;
   /** ifi_flags: IFF_UP, IFF_LOWER_UP, ... */
@@ -60,19 +39,6 @@ export interface Link {
   promiscuity?: number;
   /** IFLA_LINK_NETNSID: the netns id (in this netns) where parentIndex lives, for a veth peer or lower device elsewhere. */
   linkNetnsId?: number;
-  // Kind-specific IFLA_INFO_DATA, read where cheap (LINK_KIND_READERS):
-  /** macvlan and macvtap: IFLA_MACVLAN_MODE. */
-  macvlanMode?: MacvlanMode;
-  /** ipvlan: IFLA_IPVLAN_MODE. */
-  ipvlanMode?: IpvlanMode;
-  /** ipvlan: IFLA_IPVLAN_FLAGS. */
-  ipvlanFlag?: IpvlanFlag;
-  /** vlan: IFLA_VLAN_ID. */
-  vlanId?: number;
-  /** vrf: IFLA_VRF_TABLE. */
-  vrfTable?: number;
-  /** bridge: IFLA_BR_VLAN_FILTERING. */
-  vlanFiltering?: boolean;
 }
 
 /** Returns whether IFF_PROMISC is set in the link's ifi_flags. */
@@ -121,8 +87,7 @@ export function parseLink(payload: Uint8Array): Link {
     const ia = parseAttrs(info);
     if (ia.has(IFLA_INFO_KIND)) link.kind = readStrz(ia.get(IFLA_INFO_KIND), "IFLA_INFO_KIND");
     const data = ia.get(IFLA_INFO_DATA);
-    const read = link.kind !== undefined && Object.hasOwn(LINK_KIND_READERS, link.kind) ? LINK_KIND_READERS[link.kind] : undefined;
-    if (data && read) read(parseAttrs(data), link);
+    if (data && link.kind !== undefined) readKindData(link.kind, parseAttrs(data), link);
   }
   if (a.has(IFLA_MASTER)) link.masterIndex = readU32(a.get(IFLA_MASTER), "IFLA_MASTER");
   // The kernel sends IFLA_LINK only when it differs from the link's own index; for a veth whose peer sits in
@@ -137,40 +102,6 @@ export function parseLink(payload: Uint8Array): Link {
   if (a.has(IFLA_PROMISCUITY)) link.promiscuity = readU32(a.get(IFLA_PROMISCUITY), "IFLA_PROMISCUITY");
   if (a.has(IFLA_LINK_NETNSID)) link.linkNetnsId = readI32(a.get(IFLA_LINK_NETNSID), "IFLA_LINK_NETNSID");
   return link;
-}
-
-type KindReader = (data: Map<number, Uint8Array>, link: Link) => void;
-
-function readMacvlan(d: Map<number, Uint8Array>, link: Link): void {
-  const mode = d.has(IFLA_MACVLAN_MODE) ? nameOf(MACVLAN_MODES, readU32(d.get(IFLA_MACVLAN_MODE), "IFLA_MACVLAN_MODE")) : undefined;
-  if (mode) link.macvlanMode = mode;
-}
-
-/** Reads each kind's IFLA_INFO_DATA into Link's kind-specific fields; kinds not listed keep only `kind`. */
-const LINK_KIND_READERS: Readonly<Record<string, KindReader>> = {
-  bridge: (d, link) => {
-    if (d.has(IFLA_BR_VLAN_FILTERING)) link.vlanFiltering = readU8(d.get(IFLA_BR_VLAN_FILTERING), "IFLA_BR_VLAN_FILTERING") !== 0;
-  },
-  macvlan: readMacvlan,
-  macvtap: readMacvlan,
-  ipvlan: (d, link) => {
-    const mode = d.has(IFLA_IPVLAN_MODE) ? nameOf(IPVLAN_MODES, readU16(d.get(IFLA_IPVLAN_MODE), "IFLA_IPVLAN_MODE")) : undefined;
-    const flag = d.has(IFLA_IPVLAN_FLAGS) ? nameOf(IPVLAN_FLAGS, readU16(d.get(IFLA_IPVLAN_FLAGS), "IFLA_IPVLAN_FLAGS")) : undefined;
-    if (mode) link.ipvlanMode = mode;
-    if (flag) link.ipvlanFlag = flag;
-  },
-  vlan: (d, link) => {
-    if (d.has(IFLA_VLAN_ID)) link.vlanId = readU16(d.get(IFLA_VLAN_ID), "IFLA_VLAN_ID");
-  },
-  vrf: (d, link) => {
-    if (d.has(IFLA_VRF_TABLE)) link.vrfTable = readU32(d.get(IFLA_VRF_TABLE), "IFLA_VRF_TABLE");
-  },
-};
-
-// Returns the name whose value is v in a name → value table, or undefined for a value we have no name for.
-function nameOf<N extends string>(table: Readonly<Record<N, number>>, v: number): N | undefined {
-  for (const [name, value] of Object.entries(table) as Array<[N, number]>) if (value === v) return name;
-  return undefined;
 }
 
 // ---- reading ------------------------------------------------------------------------------------------------
@@ -364,129 +295,12 @@ export function setLinkAllmulti(sock: NetlinkSocket, index: number, on: boolean)
   sock.request(encodeSetLinkAllmulti(sock.nextSeq(), index, on));
 }
 
-/** Deletes a link (a veth takes its peer with it); throws NetlinkError (isNotFound when already gone). */
+/** Deletes a link (a veth takes its peer with it; also a tun/tap from createTunTap); throws NetlinkError (isNotFound when already gone). */
 export function delLink(sock: NetlinkSocket, index: number): void {
   sock.request(encodeDelLink(sock.nextSeq(), index));
 }
 
 // ---- creating links by kind -----------------------------------------------------------------------------------
-
-/** What every new link may carry, whatever its kind. */
-export interface LinkBase {
-  name: string;
-  mtu?: number;
-  /** Colon hex. */
-  mac?: string;
-  txqlen?: number;
-  masterIndex?: number;
-  /** An fd of the netns to create the link in (IFLA_NET_NS_FD). */
-  netnsFd?: number;
-  /** IFLA_LINK: the lower device (vlan, macvlan, ipvlan). */
-  parentIndex?: number;
-}
-
-export interface DummySpec extends LinkBase { kind: "dummy" }
-
-export interface IfbSpec extends LinkBase { kind: "ifb" }
-
-export interface VethSpec extends LinkBase {
-  kind: "veth";
-  /** The peer's own name, mtu, mac and netns; it has no lower device. */
-  peer: Omit<LinkBase, "parentIndex">;
-}
-
-export interface BridgeSpec extends LinkBase {
-  kind: "bridge";
-  /** IFLA_BR_VLAN_FILTERING; left out when undefined (kernels without CONFIG_BRIDGE_VLAN_FILTERING refuse it). */
-  vlanFiltering?: boolean;
-  /** IFLA_BR_VLAN_DEFAULT_PVID. */
-  vlanDefaultPvid?: number;
-}
-
-interface MacvlanOptions extends LinkBase {
-  /** The lower device, in the socket's netns. */
-  parentIndex: number;
-  mode: MacvlanMode;
-  /** IFLA_MACVLAN_BC_QUEUE_LEN: the broadcast/multicast queue length. */
-  bcqueuelen?: number;
-}
-export interface MacvlanSpec extends MacvlanOptions { kind: "macvlan" }
-export interface MacvtapSpec extends MacvlanOptions { kind: "macvtap" }
-
-export interface IpvlanSpec extends LinkBase {
-  kind: "ipvlan";
-  parentIndex: number;
-  mode: IpvlanMode;
-  /** Default "bridge" (0); IFLA_IPVLAN_FLAGS is always sent, as iproute2 and vishvananda do. */
-  flags?: IpvlanFlag;
-}
-
-export interface VlanSpec extends LinkBase {
-  kind: "vlan";
-  parentIndex: number;
-  /** 0-4094. */
-  vlanId: number;
-}
-
-export interface VrfSpec extends LinkBase {
-  kind: "vrf";
-  /** The routing table the vrf binds its enslaved links to. */
-  table: number;
-}
-
-/** Every kind encodeNewLink knows; a new kind adds its spec here and its encoder to LINK_KINDS. */
-export type LinkSpec = DummySpec | IfbSpec | VethSpec | BridgeSpec | MacvlanSpec | MacvtapSpec | IpvlanSpec | VlanSpec | VrfSpec;
-
-type KindEncoder<S> = (w: NlWriter, spec: S) => void;
-
-// Writes IFLA_INFO_DATA around body (iproute2 sends the nest only when the kind has options).
-function infoData(w: NlWriter, body: () => void): void {
-  const data = w.beginNest(IFLA_INFO_DATA);
-  body();
-  w.endNest(data);
-}
-
-// iproute2 writes bcqueuelen as it parses and the mode after the loop, so BC_QUEUE_LEN comes first.
-function writeMacvlan(w: NlWriter, spec: MacvlanOptions): void {
-  infoData(w, () => {
-    if (spec.bcqueuelen !== undefined) w.u32(IFLA_MACVLAN_BC_QUEUE_LEN, spec.bcqueuelen);
-    w.u32(IFLA_MACVLAN_MODE, MACVLAN_MODES[spec.mode]);
-  });
-}
-
-/**
- * Writes each kind's IFLA_INFO_DATA (nothing for kinds without options). Keyed by kind, one small encoder each,
- * rather than a switch. STYLE.md would move this table to link-kinds.ts now that it passes a screen.
- */
-const LINK_KINDS: { [K in LinkSpec["kind"]]: KindEncoder<Extract<LinkSpec, { kind: K }>> } = {
-  dummy: () => {},
-  ifb: () => {},
-  veth: (w, spec) => {
-    const data = w.beginNest(IFLA_INFO_DATA);
-    const peer = w.beginNest(VETH_INFO_PEER);
-    w.ifinfomsg({ family: AF_UNSPEC }); // the peer carries its own ifinfomsg header
-    writeLinkBase(w, spec.peer);
-    w.endNest(peer);
-    w.endNest(data);
-  },
-  bridge: (w, spec) => {
-    if (spec.vlanFiltering === undefined && spec.vlanDefaultPvid === undefined) return;
-    infoData(w, () => {
-      if (spec.vlanFiltering !== undefined) w.u8(IFLA_BR_VLAN_FILTERING, spec.vlanFiltering ? 1 : 0);
-      if (spec.vlanDefaultPvid !== undefined) w.u16(IFLA_BR_VLAN_DEFAULT_PVID, spec.vlanDefaultPvid);
-    });
-  },
-  macvlan: writeMacvlan,
-  macvtap: writeMacvlan,
-  ipvlan: (w, spec) => {
-    infoData(w, () => {
-      w.u16(IFLA_IPVLAN_MODE, IPVLAN_MODES[spec.mode]);
-      w.u16(IFLA_IPVLAN_FLAGS, IPVLAN_FLAGS[spec.flags ?? "bridge"]);
-    });
-  },
-  vlan: (w, spec) => infoData(w, () => w.u16(IFLA_VLAN_ID, spec.vlanId)),
-  vrf: (w, spec) => infoData(w, () => w.u32(IFLA_VRF_TABLE, spec.table)),
-};
 
 // The order is iproute2's for `ip link add [link P] NAME [mtu] [address] [txqueuelen] [master] [netns] type ...`:
 // the options as given, then IFLA_LINK and IFLA_IFNAME (golden-tested for mtu, address, netns, link and name).
@@ -507,14 +321,14 @@ export function encodeNewLink(seq: number, spec: LinkSpec): Uint8Array {
   writeLinkBase(w, spec);
   const info = w.beginNest(IFLA_LINKINFO);
   w.str(IFLA_INFO_KIND, spec.kind); // iproute2 sends the kind without its NUL (STYLE.md's example has strz)
-  (LINK_KINDS[spec.kind] as KindEncoder<LinkSpec>)(w, spec);
+  writeKindData(w, spec, writeLinkBase);
   w.endNest(info);
   return w.finish();
 }
 
 /**
  * Creates a link; throws NetlinkError (EEXIST for a taken name, EOPNOTSUPP with "Unknown device type" when the
- * kernel lacks the kind).
+ * kernel lacks the kind). For tun/tap, which the kernel will not create this way, see createTunTap in tuntap.ts.
  */
 export function addLink(sock: NetlinkSocket, spec: LinkSpec): void {
   sock.request(encodeNewLink(sock.nextSeq(), spec));

@@ -7,12 +7,14 @@ import { EEXIST } from "../sys/libc.ts";
 import { addAddr } from "./address.ts";
 import { formatCIDR, formatIP, parseCIDR, parseIP, type IP, type IPNet } from "./cidr.ts";
 import { addLink, getLinkByName, setLinkUp } from "./link.ts";
-import { IFA_F_NODAD, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "./nl/consts.ts";
+import {
+  IFA_F_NODAD, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTN_BLACKHOLE, RTN_UNICAST,
+  RTPROT_BOOT, RTPROT_KERNEL, RTPROT_STATIC,
+} from "./nl/consts.ts";
 import { parseMessages } from "./nl/reader.ts";
 import { hasErrno, isNotFound, openRouteSocket, type NetlinkSocket } from "./nl/socket.ts";
 import {
-  addRoute, delRoute, encodeDelRoute, encodeListRoutes, encodeNewRoute, listRoutes, parseRoute, RT_TABLE_LOCAL,
-  RT_TABLE_MAIN, RTN_BLACKHOLE, RTN_UNICAST, RTPROT_BOOT, RTPROT_KERNEL, RTPROT_STATIC, type Route, type RouteSpec,
+  addRoute, delRoute, encodeDelRoute, encodeListRoutes, encodeNewRoute, listRoutes, parseRoute, type Route, type RouteSpec,
 } from "./route.ts";
 
 const ip = (s: string): IP => parseIP(s)!;

@@ -1,46 +1,16 @@
 // pkg/ip/route.ts: routes over rtnetlink: add (four NLM_F_* modes), delete, list with filters. Encoders are pure
 // functions, byte-tested against what `ip route add|replace|append|prepend|del` sends.
+import { afOf, familyOf, readIP } from "./address.ts";
 import { ipBytes, type IP, type IPNet } from "./cidr.ts";
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,
-  NLM_F_REQUEST, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RTA_DST, RTA_GATEWAY, RTA_METRICS, RTA_MULTIPATH, RTA_OIF,
-  RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTMSG_LEN,
+  AF_UNSPEC, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RT_TABLE_UNSPEC, RTA_DST, RTA_GATEWAY, RTA_METRICS, RTA_MULTIPATH,
+  RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE, RTAX_ADVMSS, RTAX_MTU, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE,
+  RTMSG_LEN, RTN_UNICAST, RTN_UNSPEC, RTNH_LEN, RTPROT_BOOT, RTPROT_UNSPEC,
 } from "./nl/consts.ts";
 import { NetlinkParseError, parseAttrs, readRtMsg, readU32 } from "./nl/reader.ts";
 import type { NetlinkSocket } from "./nl/socket.ts";
 import { NlWriter } from "./nl/writer.ts";
-
-// enum rt_class_t, <linux/rtnetlink.h>
-export const RT_TABLE_UNSPEC = 0;
-export const RT_TABLE_COMPAT = 252;
-export const RT_TABLE_DEFAULT = 253;
-export const RT_TABLE_MAIN = 254;
-export const RT_TABLE_LOCAL = 255;
-
-// RTPROT_*, <linux/rtnetlink.h>: rtm_protocol
-export const RTPROT_UNSPEC = 0;
-export const RTPROT_KERNEL = 2;
-export const RTPROT_BOOT = 3;
-export const RTPROT_STATIC = 4;
-
-// RTN_*, <linux/rtnetlink.h>: rtm_type
-export const RTN_UNSPEC = 0;
-export const RTN_UNICAST = 1;
-export const RTN_LOCAL = 2;
-export const RTN_BROADCAST = 3;
-export const RTN_ANYCAST = 4;
-export const RTN_MULTICAST = 5;
-export const RTN_BLACKHOLE = 6;
-export const RTN_UNREACHABLE = 7;
-export const RTN_PROHIBIT = 8;
-export const RTN_THROW = 9;
-
-// RTAX_*, <linux/rtnetlink.h>: inside RTA_METRICS
-const RTAX_MTU = 2;
-const RTAX_ADVMSS = 8;
-
-// struct rtnexthop, <linux/rtnetlink.h>: 8 bytes (u16 len, u8 flags, u8 hops, i32 ifindex), then its attributes.
-const RTNH_LEN = 8;
 
 /** One path of a multipath route; weight is 1-256 (rtnh_hops + 1). */
 export interface NextHop { gw?: IP; oif: number; weight?: number }
@@ -97,10 +67,6 @@ const MODE_FLAGS: Readonly<Record<RouteMode, number>> = {
   replace: NLM_F_CREATE | NLM_F_REPLACE,
   append: NLM_F_CREATE | NLM_F_APPEND,
 };
-
-function afOf(family: 4 | 6): number {
-  return family === 4 ? AF_INET : AF_INET6;
-}
 
 function familyBytes(ip: IP, family: 4 | 6, what: string): Uint8Array {
   if (ip.family !== family) throw new Error(`route ${what} ${ip.family === 4 ? "IPv4" : "IPv6"} address in an IPv${family} route`);
@@ -173,16 +139,6 @@ export function encodeListRoutes(seq: number, family?: 4 | 6): Uint8Array {
   return w.finish();
 }
 
-function readAddr(v: Uint8Array | undefined, name: string, family: 4 | 6): IP {
-  const want = family === 4 ? 4 : 16;
-  if (v === undefined) throw new NetlinkParseError(`${name}: missing`);
-  if (v.length !== want) throw new NetlinkParseError(`${name}: ${v.length} bytes, want ${want}`);
-  // Built here rather than by ipFromBytes, which would read a v4-mapped IPv6 address as IPv4.
-  let value = 0n;
-  for (const b of v) value = (value << 8n) | BigInt(b);
-  return { family, value };
-}
-
 function parseMultipath(buf: Uint8Array, family: 4 | 6): NextHop[] {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: NextHop[] = [];
@@ -194,7 +150,7 @@ function parseMultipath(buf: Uint8Array, family: 4 | 6): NextHop[] {
     }
     const nh: NextHop = { oif: v.getInt32(o + 4, true), weight: v.getUint8(o + 3) + 1 };
     const a = parseAttrs(buf.subarray(o + RTNH_LEN, o + len));
-    if (a.has(RTA_GATEWAY)) nh.gw = readAddr(a.get(RTA_GATEWAY), "RTA_GATEWAY", family);
+    if (a.has(RTA_GATEWAY)) nh.gw = readIP(a.get(RTA_GATEWAY), "RTA_GATEWAY", family);
     out.push(nh);
     o += (len + 3) & ~3;
   }
@@ -207,7 +163,7 @@ function parseMultipath(buf: Uint8Array, family: 4 | 6): NextHop[] {
  */
 export function parseRoute(payload: Uint8Array): Route | undefined {
   const h = readRtMsg(payload);
-  const family = h.family === AF_INET ? 4 : h.family === AF_INET6 ? 6 : undefined;
+  const family = familyOf(h.family);
   if (family === undefined) return undefined;
   const a = parseAttrs(payload, RTMSG_LEN);
   const route: Route = {
@@ -218,11 +174,11 @@ export function parseRoute(payload: Uint8Array): Route | undefined {
     type: h.type,
   };
   // A default route has dst_len 0; the kernel sends no RTA_DST for it, and we report none even if one came.
-  if (h.dstLen > 0) route.dst = { ip: readAddr(a.get(RTA_DST), "RTA_DST", family), prefix: h.dstLen };
-  if (a.has(RTA_GATEWAY)) route.gw = readAddr(a.get(RTA_GATEWAY), "RTA_GATEWAY", family);
+  if (h.dstLen > 0) route.dst = { ip: readIP(a.get(RTA_DST), "RTA_DST", family), prefix: h.dstLen };
+  if (a.has(RTA_GATEWAY)) route.gw = readIP(a.get(RTA_GATEWAY), "RTA_GATEWAY", family);
   if (a.has(RTA_OIF)) route.oif = readU32(a.get(RTA_OIF), "RTA_OIF");
   if (a.has(RTA_PRIORITY)) route.priority = readU32(a.get(RTA_PRIORITY), "RTA_PRIORITY");
-  if (a.has(RTA_PREFSRC)) route.src = readAddr(a.get(RTA_PREFSRC), "RTA_PREFSRC", family);
+  if (a.has(RTA_PREFSRC)) route.src = readIP(a.get(RTA_PREFSRC), "RTA_PREFSRC", family);
   const metrics = a.get(RTA_METRICS);
   if (metrics) {
     const m = parseAttrs(metrics);

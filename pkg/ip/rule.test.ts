@@ -7,10 +7,8 @@ import { EEXIST } from "../sys/libc.ts";
 import { parseCIDR, type IPNet } from "./cidr.ts";
 import { parseMessages } from "./nl/reader.ts";
 import { hasErrno, isNotFound, openRouteSocket } from "./nl/socket.ts";
-import { RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN } from "./route.ts";
-import {
-  addRule, delRule, encodeDelRule, encodeListRules, encodeNewRule, FR_ACT_TO_TBL, listRules, parseRule, type RuleSpec,
-} from "./rule.ts";
+import { FR_ACT_TO_TBL, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN } from "./nl/consts.ts";
+import { addRule, delRule, encodeDelRule, encodeListRules, encodeNewRule, listRules, parseRule, type RuleSpec } from "./rule.ts";
 
 const net = (s: string): IPNet => parseCIDR(s)!;
 const FROM_TABLE_PRIO: RuleSpec & { priority: number } = { family: 4, src: net("10.0.0.5/32"), table: 100, priority: 1000 };

@@ -1,37 +1,15 @@
 // pkg/ip/rule.ts: policy routing rules over rtnetlink: add, delete, list. Encoders are pure functions, byte-tested
 // against what `ip rule add|del` sends.
-import { ipBytes, type IP, type IPNet } from "./cidr.ts";
+import { afOf, familyOf, readIP } from "./address.ts";
+import { ipBytes, type IPNet } from "./cidr.ts";
 import {
-  AF_INET, AF_INET6, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELRULE, RTM_GETRULE,
-  RTM_NEWRULE,
+  FIB_RULE_HDR_LEN, FR_ACT_TO_TBL, FR_ACT_UNSPEC, FRA_DST, FRA_FWMARK, FRA_FWMASK, FRA_IIFNAME, FRA_OIFNAME,
+  FRA_PRIORITY, FRA_SRC, FRA_TABLE, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, RT_TABLE_UNSPEC,
+  RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE,
 } from "./nl/consts.ts";
 import { NetlinkParseError, parseAttrs, readStrz, readU32 } from "./nl/reader.ts";
 import type { NetlinkSocket } from "./nl/socket.ts";
 import { NlWriter } from "./nl/writer.ts";
-import { RT_TABLE_UNSPEC } from "./route.ts";
-
-// struct fib_rule_hdr, <linux/fib_rules.h>: 12 bytes (u8 family, dst_len, src_len, tos, table, res1, res2, action;
-// u32 flags).
-const FIB_RULE_HDR_LEN = 12;
-
-// enum FRA_*, <linux/fib_rules.h>
-const FRA_DST = 1;
-const FRA_SRC = 2;
-const FRA_IIFNAME = 3;
-const FRA_PRIORITY = 6;
-const FRA_FWMARK = 10;
-const FRA_TABLE = 15;
-const FRA_FWMASK = 16;
-const FRA_OIFNAME = 17;
-
-// enum FR_ACT_*, <linux/fib_rules.h>: fib_rule_hdr.action
-export const FR_ACT_UNSPEC = 0;
-export const FR_ACT_TO_TBL = 1;
-export const FR_ACT_GOTO = 2;
-export const FR_ACT_NOP = 3;
-export const FR_ACT_BLACKHOLE = 6;
-export const FR_ACT_UNREACHABLE = 7;
-export const FR_ACT_PROHIBIT = 8;
 
 /** A rule sending matching traffic to a routing table (FR_ACT_TO_TBL). */
 export interface RuleSpec {
@@ -58,10 +36,6 @@ export interface Rule extends RuleSpec {
   priority: number;
   /** FR_ACT_*. */
   action: number;
-}
-
-function afOf(family: 4 | 6): number {
-  return family === 4 ? AF_INET : AF_INET6;
 }
 
 function prefixBytes(n: IPNet, family: 4 | 6, what: string): Uint8Array {
@@ -111,20 +85,10 @@ export function encodeListRules(seq: number, family: 4 | 6): Uint8Array {
   return w.finish();
 }
 
-function readPrefix(v: Uint8Array | undefined, name: string, family: 4 | 6, prefix: number): IPNet {
-  const want = family === 4 ? 4 : 16;
-  if (v === undefined) throw new NetlinkParseError(`${name}: missing`);
-  if (v.length !== want) throw new NetlinkParseError(`${name}: ${v.length} bytes, want ${want}`);
-  let value = 0n;
-  for (const b of v) value = (value << 8n) | BigInt(b);
-  const ip: IP = { family, value };
-  return { ip, prefix };
-}
-
 /** Returns the Rule in an RTM_NEWRULE payload, or undefined for another family; throws NetlinkParseError. */
 export function parseRule(payload: Uint8Array): Rule | undefined {
   if (payload.length < FIB_RULE_HDR_LEN) throw new NetlinkParseError(`fib_rule_hdr: ${payload.length} bytes, want ${FIB_RULE_HDR_LEN}`);
-  const family = payload[0] === AF_INET ? 4 : payload[0] === AF_INET6 ? 6 : undefined;
+  const family = familyOf(payload[0]!);
   if (family === undefined) return undefined;
   const a = parseAttrs(payload, FIB_RULE_HDR_LEN);
   const rule: Rule = {
@@ -133,8 +97,8 @@ export function parseRule(payload: Uint8Array): Rule | undefined {
     priority: a.has(FRA_PRIORITY) ? readU32(a.get(FRA_PRIORITY), "FRA_PRIORITY") : 0,
     action: payload[7]!,
   };
-  if (a.has(FRA_SRC)) rule.src = readPrefix(a.get(FRA_SRC), "FRA_SRC", family, payload[2]!);
-  if (a.has(FRA_DST)) rule.dst = readPrefix(a.get(FRA_DST), "FRA_DST", family, payload[1]!);
+  if (a.has(FRA_SRC)) rule.src = { ip: readIP(a.get(FRA_SRC), "FRA_SRC", family), prefix: payload[2]! };
+  if (a.has(FRA_DST)) rule.dst = { ip: readIP(a.get(FRA_DST), "FRA_DST", family), prefix: payload[1]! };
   if (a.has(FRA_IIFNAME)) rule.iifname = readStrz(a.get(FRA_IIFNAME), "FRA_IIFNAME");
   if (a.has(FRA_OIFNAME)) rule.oifname = readStrz(a.get(FRA_OIFNAME), "FRA_OIFNAME");
   if (a.has(FRA_FWMARK)) rule.mark = readU32(a.get(FRA_FWMARK), "FRA_FWMARK");

@@ -43,6 +43,7 @@ export const ENOENT = 2;
 export const EINTR = 4;
 export const EBADF = 9;
 export const EAGAIN = 11;
+export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;

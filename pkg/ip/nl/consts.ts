@@ -154,6 +154,7 @@ export const IFF_POINTOPOINT = 0x10;
 export const IFF_RUNNING = 0x40;
 export const IFF_NOARP = 0x80;
 export const IFF_PROMISC = 0x100;
+export const IFF_ALLMULTI = 0x200;
 export const IFF_MULTICAST = 0x1000;
 export const IFF_LOWER_UP = 0x10000;
 
@@ -215,3 +216,133 @@ export const RTA_TABLE = 15;
 export const RTA_MARK = 16;
 export const RTA_VIA = 18;
 export const RTA_PREF = 20;
+
+// RTAX_*, <linux/rtnetlink.h>: inside RTA_METRICS
+export const RTAX_MTU = 2;
+export const RTAX_ADVMSS = 8;
+
+// struct rtnexthop, <linux/rtnetlink.h>: 8 bytes (u16 len, u8 flags, u8 hops, i32 ifindex), then its attributes.
+export const RTNH_LEN = 8;
+
+// enum rt_class_t, <linux/rtnetlink.h>: rtm_table (and RTA_TABLE above 255)
+export const RT_TABLE_UNSPEC = 0;
+export const RT_TABLE_COMPAT = 252;
+export const RT_TABLE_DEFAULT = 253;
+export const RT_TABLE_MAIN = 254;
+export const RT_TABLE_LOCAL = 255;
+
+// RTPROT_*, <linux/rtnetlink.h>: rtm_protocol
+export const RTPROT_UNSPEC = 0;
+export const RTPROT_KERNEL = 2;
+export const RTPROT_BOOT = 3;
+export const RTPROT_STATIC = 4;
+
+// RTN_*, <linux/rtnetlink.h>: rtm_type
+export const RTN_UNSPEC = 0;
+export const RTN_UNICAST = 1;
+export const RTN_LOCAL = 2;
+export const RTN_BROADCAST = 3;
+export const RTN_ANYCAST = 4;
+export const RTN_MULTICAST = 5;
+export const RTN_BLACKHOLE = 6;
+export const RTN_UNREACHABLE = 7;
+export const RTN_PROHIBIT = 8;
+export const RTN_THROW = 9;
+
+// struct fib_rule_hdr, <linux/fib_rules.h>: 12 bytes (u8 family, dst_len, src_len, tos, table, res1, res2, action;
+// u32 flags)
+export const FIB_RULE_HDR_LEN = 12;
+
+// enum FRA_*, <linux/fib_rules.h>
+export const FRA_DST = 1;
+export const FRA_SRC = 2;
+export const FRA_IIFNAME = 3;
+export const FRA_PRIORITY = 6;
+export const FRA_FWMARK = 10;
+export const FRA_TABLE = 15;
+export const FRA_FWMASK = 16;
+export const FRA_OIFNAME = 17;
+
+// enum FR_ACT_*, <linux/fib_rules.h>: fib_rule_hdr.action
+export const FR_ACT_UNSPEC = 0;
+export const FR_ACT_TO_TBL = 1;
+export const FR_ACT_GOTO = 2;
+export const FR_ACT_NOP = 3;
+export const FR_ACT_BLACKHOLE = 6;
+export const FR_ACT_UNREACHABLE = 7;
+export const FR_ACT_PROHIBIT = 8;
+
+// struct ndmsg, <linux/neighbour.h>: 12 bytes (u8 family, u8 pad1, u16 pad2, i32 ifindex, u16 state, u8 flags, u8 type)
+export const NDMSG_LEN = 12;
+
+// enum NDA_*, <linux/neighbour.h>
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
+
+// NUD_*, <linux/neighbour.h>: ndm_state bits
+export const NUD_INCOMPLETE = 0x01;
+export const NUD_REACHABLE = 0x02;
+export const NUD_STALE = 0x04;
+export const NUD_DELAY = 0x08;
+export const NUD_PROBE = 0x10;
+export const NUD_FAILED = 0x20;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+
+// IFLA_BR_*, <linux/if_link.h>: inside IFLA_INFO_DATA of kind "bridge"
+export const IFLA_BR_VLAN_FILTERING = 7;
+export const IFLA_BR_VLAN_DEFAULT_PVID = 39;
+
+// IFLA_MACVLAN_*, <linux/if_link.h>: inside IFLA_INFO_DATA of kinds "macvlan" and "macvtap"
+export const IFLA_MACVLAN_MODE = 1;
+export const IFLA_MACVLAN_BC_QUEUE_LEN = 7;
+
+// enum macvlan_mode, <linux/if_link.h>: IFLA_MACVLAN_MODE
+export const MACVLAN_MODE_PRIVATE = 1;
+export const MACVLAN_MODE_VEPA = 2;
+export const MACVLAN_MODE_BRIDGE = 4;
+export const MACVLAN_MODE_PASSTHRU = 8;
+export const MACVLAN_MODE_SOURCE = 16;
+
+// IFLA_IPVLAN_*, <linux/if_link.h>: inside IFLA_INFO_DATA of kind "ipvlan"
+export const IFLA_IPVLAN_MODE = 1;
+export const IFLA_IPVLAN_FLAGS = 2;
+
+// enum ipvlan_mode and IPVLAN_F_*, <linux/if_link.h>: IFLA_IPVLAN_MODE and IFLA_IPVLAN_FLAGS ("bridge" is no flag bit)
+export const IPVLAN_MODE_L2 = 0;
+export const IPVLAN_MODE_L3 = 1;
+export const IPVLAN_MODE_L3S = 2;
+export const IPVLAN_F_PRIVATE = 0x01;
+export const IPVLAN_F_VEPA = 0x02;
+
+// IFLA_VLAN_*, <linux/if_link.h>: inside IFLA_INFO_DATA of kind "vlan"
+export const IFLA_VLAN_ID = 1;
+
+// IFLA_VRF_*, <linux/if_link.h>: inside IFLA_INFO_DATA of kind "vrf"
+export const IFLA_VRF_TABLE = 1;
+
+// IFLA_TUN_*, <linux/if_link.h>: inside IFLA_INFO_DATA of kind "tun" (read only: the kernel creates tun/tap links
+// through the TUNSETIFF ioctl, never through RTM_NEWLINK; see pkg/ip/tuntap.ts)
+export const IFLA_TUN_OWNER = 1;
+export const IFLA_TUN_GROUP = 2;
+export const IFLA_TUN_TYPE = 3;
+export const IFLA_TUN_PI = 4;
+export const IFLA_TUN_VNET_HDR = 5;
+export const IFLA_TUN_PERSIST = 6;
+export const IFLA_TUN_MULTI_QUEUE = 7;
+export const IFLA_TUN_NUM_QUEUES = 8;
+export const IFLA_TUN_NUM_DISABLED_QUEUES = 9;
+
+// IFF_* of <linux/if_tun.h>: TUNSETIFF's ifr_flags (u16); IFF_TUN and IFF_TAP are also IFLA_TUN_TYPE's values.
+// Not the ifi_flags IFF_* above: the same prefix, another field.
+export const IFF_TUN = 0x0001;
+export const IFF_TAP = 0x0002;
+export const IFF_NAPI = 0x0010;
+export const IFF_NAPI_FRAGS = 0x0020;
+export const IFF_NO_CARRIER = 0x0040;
+export const IFF_NO_PI = 0x1000;
+export const IFF_ONE_QUEUE = 0x2000;
+export const IFF_VNET_HDR = 0x4000;
+export const IFF_TUN_EXCL = 0x8000;
+export const IFF_MULTI_QUEUE = 0x0100;
+export const IFF_PERSIST = 0x0800;
