@@ -4,7 +4,7 @@ PREFIX  ?= /opt/cni/bin
 DESTDIR ?=
 SOURCES := $(shell find entry.ts registry.ts build.ts pkg plugins ipam meta cnitool -name '*.ts' ! -name '*.test.ts' 2>/dev/null)
 
-.PHONY: all deps test unit demo install uninstall clean
+.PHONY: all deps test test-kernel unit demo install uninstall clean
 
 all: bin/cni-plugins
 
@@ -22,6 +22,11 @@ deps:
 
 test: deps all
 	@bash test/run.sh
+
+# Just the kernel-VM suite (test/kernel-vm/, also part of `make test`): one qemu boot of Debian's cloud kernel for
+# the link kinds the build kernel lacks, with the guest's serial console streamed as it runs.
+test-kernel: deps all
+	KERNEL_VM_VERBOSE=1 CNI_TEST_BIN=$(CURDIR)/bin $(BUN) test test/kernel-vm
 
 # Unit tests only: no root, no build.
 unit: $(BUN)

@@ -12,7 +12,10 @@ export interface Entry {
 
 export const PLUGINS: Record<string, Entry> = {
   loopback: { summary: "brings up lo in the container", versions: ALL, load: () => import("./plugins/loopback/main.ts") },
+  bridge: { summary: "a veth per container on a Linux bridge", versions: ALL, load: () => import("./plugins/bridge/main.ts") },
   ptp: { summary: "a routed veth pair per container", versions: ALL, load: () => import("./plugins/ptp/main.ts") },
   "host-local": { summary: "IPAM from address ranges, reservations on local disk", versions: ALL, load: () => import("./ipam/host-local/main.ts") },
+  static: { summary: "IPAM from addresses in the config", versions: ALL, load: () => import("./ipam/static/main.ts") },
+  tuning: { summary: "sysctls and link settings of an interface a previous plugin made", versions: ALL, load: () => import("./meta/tuning/main.ts") },
 };
 

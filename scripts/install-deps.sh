@@ -4,6 +4,7 @@ set -euo pipefail
 
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 have ip || need+=(iproute2)
 have iptables-restore || need+=(iptables)
 have nft || need+=(nftables)
@@ -12,6 +13,9 @@ have strace || need+=(strace)
 have hyperfine || need+=(hyperfine)
 have ping || need+=(iputils-ping)
 [ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins)
+# The kernel-VM suite (test/kernel-vm/): qemu boots Debian's cloud kernel; the initramfs needs a static busybox.
+have qemu-system-x86_64 || need+=(qemu-system-x86)
+installed busybox-static || need+=(busybox-static)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -2,8 +2,11 @@
 import { delegate, type DelegateVerb } from "../invoke/delegate.ts";
 import type { NetConf, Result } from "../cni/types.ts";
 
+/** Returns `ipam.type`; without one, upstream's words ("no plugin name provided") plus the field that is missing. */
 function ipamType(conf: NetConf): string {
-  return typeof conf.ipam?.type === "string" ? conf.ipam.type : "";
+  const type = typeof conf.ipam?.type === "string" ? conf.ipam.type : "";
+  if (type === "") throw new Error(`no plugin name provided: the config has no "ipam" with a "type"`);
+  return type;
 }
 
 /** Returns the IPAM plugin's ADD result (1.1.0 shape); throws its error. */

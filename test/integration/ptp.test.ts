@@ -371,7 +371,7 @@ describe.skipIf(skip)("ptp", () => {
       },
       "unknown ipMasqBackend": { stdin: (d) => conf("1.1.0", d, {}, { ipMasqBackend: "pf" }), want: { code: 7, msg: 'unknown ipmasq backend "pf"' } },
       // upstream text: an absent ipam is an empty IPAM type, which the CNI_PATH lookup rejects.
-      "missing ipam": { stdin: () => ({ cniVersion: "1.1.0", name: NET, type: "ptp" }), want: { code: 999, msg: "no plugin name provided" } },
+      "missing ipam": { stdin: () => ({ cniVersion: "1.1.0", name: NET, type: "ptp" }), want: { code: 999, msg: 'no plugin name provided: the config has no "ipam" with a "type"' } },
       "bad subnet": {
         stdin: (d) => conf("1.1.0", d, { ranges: [[{ subnet: "10.1.2.0/33" }]] }),
         want: { code: 999, msg: "invalid CIDR address: 10.1.2.0/33" },

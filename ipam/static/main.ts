@@ -1,0 +1,2 @@
+import { staticIpam } from "./static.ts";
+export default staticIpam;

@@ -1,0 +1,2 @@
+import { tuning } from "./tuning.ts";
+export default tuning;

@@ -1,0 +1,2 @@
+import { bridge } from "./bridge.ts";
+export default bridge;
