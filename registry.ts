@@ -3,6 +3,10 @@
 import type { Plugin } from "./pkg/cni/types.ts";
 
 const ALL = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
+// Upstream's narrower lists (SPEC-DIGEST §0.2).
+const FROM_0_3_0 = ALL.slice(2);
+const FROM_0_3_1 = ALL.slice(3);
+const FROM_0_4_0 = ALL.slice(4);
 
 export interface Entry {
   summary: string;
@@ -14,6 +18,14 @@ export const PLUGINS: Record<string, Entry> = {
   loopback: { summary: "brings up lo in the container", versions: ALL, load: () => import("./plugins/loopback/main.ts") },
   bridge: { summary: "a veth per container on a Linux bridge", versions: ALL, load: () => import("./plugins/bridge/main.ts") },
   ptp: { summary: "a routed veth pair per container", versions: ALL, load: () => import("./plugins/ptp/main.ts") },
+  macvlan: { summary: "a macvlan device on a host interface", versions: ALL, load: () => import("./plugins/macvlan/main.ts") },
+  ipvlan: { summary: "an ipvlan device on a host interface", versions: ALL, load: () => import("./plugins/ipvlan/main.ts") },
+  vlan: { summary: "an 802.1q VLAN device on a host interface", versions: ALL, load: () => import("./plugins/vlan/main.ts") },
+  "host-device": { summary: "moves an existing host device into the container", versions: ALL, load: () => import("./plugins/host-device/main.ts") },
+  dummy: { summary: "a dummy device with IPAM addresses", versions: ALL, load: () => import("./plugins/dummy/main.ts") },
+  tap: { summary: "a TAP device in the container", versions: ALL, load: () => import("./plugins/tap/main.ts") },
+  portmap: { summary: "forwards host ports to the container (iptables or nftables)", versions: ALL, load: () => import("./meta/portmap/main.ts") },
+  bandwidth: { summary: "ingress and egress rate limits with tc", versions: FROM_0_3_0, load: () => import("./meta/bandwidth/main.ts") },
   "host-local": { summary: "IPAM from address ranges, reservations on local disk", versions: ALL, load: () => import("./ipam/host-local/main.ts") },
   static: { summary: "IPAM from addresses in the config", versions: ALL, load: () => import("./ipam/static/main.ts") },
   tuning: { summary: "sysctls and link settings of an interface a previous plugin made", versions: ALL, load: () => import("./meta/tuning/main.ts") },
