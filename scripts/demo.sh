@@ -10,7 +10,7 @@ host="$run-host"
 store=$(mktemp -d "/tmp/$run.XXXX")
 
 cleanup() {
-  for ns in "$run-a" "$run-b" "$host"; do ip netns delete "$ns" 2>/dev/null || true; done
+  for ns in "$run-a" "$run-b" "$run-c" "$run-d" "$host"; do ip netns delete "$ns" 2>/dev/null || true; done
   rm -rf "$store"
 }
 trap cleanup EXIT
@@ -22,6 +22,11 @@ plugin() {
   local verb=$1 name=$2 ctr=$3 conf=$4
   CNI_COMMAND=$verb CNI_CONTAINERID="demo-$ctr" CNI_NETNS="/run/netns/$run-$ctr" CNI_IFNAME=eth0 CNI_PATH="$BIN" \
     ip netns exec "$host" "$BIN/$name" <<<"$conf"
+}
+
+# chain CONF RESULTFILE: CONF with prevResult = the JSON in RESULTFILE (how libcni passes results along a list).
+chain() { # chain CONF RESULTFILE: CONF with prevResult = the JSON in RESULTFILE
+  node_modules/.bin/bun -e 'const c = JSON.parse(process.argv[1]); c.prevResult = JSON.parse(await Bun.file(process.argv[2]).text()); console.log(JSON.stringify(c))' "$1" "$2"
 }
 
 ptp='{
@@ -60,8 +65,7 @@ ip netns exec "$run-a" ping -c 2 -W 1 "$ipb" | tail -n 2
 bold "CHECK both"
 for c in a b; do
   # A runtime passes the ADD result back as prevResult for CHECK.
-  conf=$(node_modules/.bin/bun -e 'const c = JSON.parse(process.argv[1]); c.prevResult = JSON.parse(await Bun.file(process.argv[2]).text()); console.log(JSON.stringify(c))' "$ptp" "$store/result-$c.json")
-  plugin CHECK ptp "$c" "$conf" && echo "container $c: CHECK ok"
+  plugin CHECK ptp "$c" "$(chain "$ptp" "$store/result-$c.json")" && echo "container $c: CHECK ok"
 done
 
 bold "DEL both (in reverse plugin order), then DEL again: DEL is idempotent"
@@ -72,5 +76,37 @@ done
 echo "veths left on the host:      $(ip -n "$host" -br link show type veth | wc -l)"
 echo "CNI chains left:             $(ip netns exec "$host" iptables-save -t nat | grep -c '^:CNI-' || true)"
 echo "reservations left:           $(find "$store/demo" -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"
+bold "The default container network: bridge + host-local + tuning, chained as a runtime runs a conflist"
+# Each plugin gets the previous plugin's result as prevResult, as libcni passes it along the list.
+bridge='{
+  "cniVersion": "1.0.0", "name": "demo-br", "type": "bridge", "bridge": "'"cnidemo0"'", "isGateway": true, "ipMasq": true,
+  "ipam": { "type": "host-local", "dataDir": "'"$store"'", "subnet": "10.88.0.0/24", "routes": [ { "dst": "0.0.0.0/0" } ] }
+}'
+tuning='{"cniVersion":"1.0.0","name":"demo-br","type":"tuning","sysctl":{"net.ipv4.conf.IFNAME.log_martians":"1"},"dataDir":"'"$store"'/tuning"}'
+for c in c d; do
+  ip netns add "$run-$c"
+  plugin ADD loopback "$c" "$lo" >/dev/null
+  plugin ADD bridge "$c" "$bridge" >"$store/br-$c.json"
+  plugin ADD tuning "$c" "$(chain "$tuning" "$store/br-$c.json")" >"$store/tu-$c.json"
+  echo "container $c: $(ip -n "$run-$c" -4 -br addr show eth0 | awk '{print $3}'), log_martians (set by tuning)=$(ip netns exec "$run-$c" cat /proc/sys/net/ipv4/conf/eth0/log_martians)"
+done
+ipd=$(ip -n "$run-d" -4 -br addr show eth0 | awk '{print $3}' | cut -d/ -f1)
+echo "-- the bridge and its ports in the host netns:"
+ip -n "$host" -br addr show cnidemo0
+ip -n "$host" -br link show master cnidemo0
+echo "-- ping container c -> gateway 10.88.0.1, and c -> d ($ipd) across the bridge:"
+ip netns exec "$run-c" ping -c 1 -W 1 10.88.0.1 | grep -E 'received'
+ip netns exec "$run-c" ping -c 1 -W 1 "$ipd" | grep -E 'received'
+echo "-- DEL in reverse order: tuning, bridge, loopback"
+for c in c d; do
+  plugin DEL tuning "$c" "$(chain "$tuning" "$store/tu-$c.json")"
+  plugin DEL bridge "$c" "$(chain "$bridge" "$store/br-$c.json")"
+  plugin DEL loopback "$c" "$lo"
+done
+echo "bridge ports left:           $(ip -n "$host" -br link show master cnidemo0 | wc -l)"
+echo "CNI chains left:             $(ip netns exec "$host" iptables-save -t nat | grep -c '^:CNI-' || true)"
+echo "reservations left:           $(find "$store/demo-br" -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"
+echo "(the bridge itself stays, as with the Go plugin: other containers may share it)"
+
 bold "a bad config gets a CNI error object and exit status 1, and leaves nothing"
 plugin ADD ptp a '{"cniVersion":"1.0.0","name":"demo","type":"ptp","mtu":"big","ipam":{"type":"host-local","subnet":"10.99.0.0/24"}}' || echo " (exit status $?)"
