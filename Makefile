@@ -4,7 +4,7 @@ PREFIX  ?= /opt/cni/bin
 DESTDIR ?=
 SOURCES := $(shell find entry.ts registry.ts build.ts pkg plugins ipam meta cnitool -name '*.ts' ! -name '*.test.ts' 2>/dev/null)
 
-.PHONY: all deps test test-kernel unit demo install uninstall clean
+.PHONY: all deps test test-kernel unit demo bench install uninstall clean deb
 
 all: bin/cni-plugins
 
@@ -35,6 +35,14 @@ unit: $(BUN)
 demo: deps all
 	@bash scripts/demo.sh
 
+# A benchmark, not a test (root; ~2 min): our bin/ against Debian's Go plugins in /usr/lib/cni, each in a throwaway
+# host netns, pods exec'd as a runtime does (test/bench/). Prints a table and `pod-add-ratio:`, `pod-del-ratio:`,
+# `startup-ratio:` lines; fails only when a plugin fails or leaves state behind. Peak RSS is read with GNU time.
+bench: deps all
+	@[ -x /usr/bin/time ] || { echo "installing: time"; DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null; } || true
+	CNI_BENCH_BIN=$(CURDIR)/bin $(BUN) test/bench/bench.ts
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)
 	install -m 0755 bin/cni-plugins $(DESTDIR)$(PREFIX)/cni-plugins
@@ -45,5 +53,13 @@ uninstall:
 	  [ "$$(readlink $(DESTDIR)$(PREFIX)/$$l 2>/dev/null)" = cni-plugins ] && rm -f $(DESTDIR)$(PREFIX)/$$l; done; true
 	rm -f $(DESTDIR)$(PREFIX)/cni-plugins
 
+# A Debian package of bin/ in $(DEBDIR) (packaging/deb/build-deb.sh: dpkg-deb only; packaging/README.md), checked
+# with lintian (errors and warnings fail) when lintian is installed.
+DEBDIR ?= dist
+deb: all
+	@deb=$$(bash packaging/deb/build-deb.sh bin $(DEBDIR)) && echo "$$deb" && \
+	if command -v lintian >/dev/null; then lintian --fail-on error,warning "$$deb"; \
+	else echo "lintian is not installed: package not checked"; fi
+
 clean:
-	rm -rf bin .test-out
+	rm -rf bin .test-out dist

@@ -1,7 +1,7 @@
 // build.ts: compile the one multi-call executable and link every program name to it (DESIGN decision 1).
 // Usage: bun build.ts [outdir]   (default bin/). A failed build leaves the previous bin/ untouched.
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
-import { PLUGINS } from "./registry.ts";
+import { PLUGINS, TOOLS } from "./registry.ts";
 
 export const BINARY = "cni-plugins";
 const outdir = process.argv[2] ?? "bin";
@@ -10,6 +10,9 @@ const staging = `${outdir}/.${BINARY}.new`;
 mkdirSync(outdir, { recursive: true });
 const build = Bun.spawnSync(
   [process.execPath, "build", "--compile", "--bytecode", "--minify", "--format=esm", "--splitting",
+   // A plugin runs in the runtime's working directory: it must not pick up a .env or bunfig.toml found there (a .env
+   // with CNI_NETNS_OVERRIDE=true would silently switch off the own-netns check; test/integration/no-autoload.test.ts).
+   "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
    "entry.ts", "--outfile", staging],
   { stdout: "inherit", stderr: "inherit" },
 );
@@ -23,5 +26,6 @@ renameSync(staging, `${outdir}/${BINARY}`);
 for (const f of readdirSync(outdir)) {
   if (lstatSync(`${outdir}/${f}`).isSymbolicLink()) rmSync(`${outdir}/${f}`);
 }
-for (const name of Object.keys(PLUGINS)) symlinkSync(BINARY, `${outdir}/${name}`);
-console.log(`built ${outdir}/${BINARY} and ${Object.keys(PLUGINS).length} links: ${Object.keys(PLUGINS).join(" ")}`);
+const names = [...Object.keys(PLUGINS), ...Object.keys(TOOLS)];
+for (const name of names) symlinkSync(BINARY, `${outdir}/${name}`);
+console.log(`built ${outdir}/${BINARY} and ${names.length} links: ${names.join(" ")}`);

@@ -1,7 +1,7 @@
 // entry.ts: the one executable's main. It dispatches on the name it was run as (bin/<plugin> are links to it),
 // answers VERSION and the about banner from this table alone, and only then loads the one plugin it needs.
 import { aboutText, versionJSON } from "./pkg/cni/about.ts";
-import { PLUGINS, type Entry } from "./registry.ts";
+import { PLUGINS, TOOLS, type Entry } from "./registry.ts";
 
 const SELF = "cni-plugins";
 
@@ -26,18 +26,17 @@ async function runAs(name: string, entry: Entry): Promise<number> {
   return skel.runPlugin(mod.default, env);
 }
 
-function listPlugins(): string {
-  const width = Math.max(...Object.keys(PLUGINS).map((n) => n.length));
-  const lines = Object.entries(PLUGINS).map(([n, e]) => `  ${n.padEnd(width)}  ${e.summary}`);
-  return `${SELF}: the CNI plugins in one executable; run it under a plugin's name (a link named after it).\nPlugins:\n${lines.join("\n")}`;
-}
-
 async function main(): Promise<number> {
   const name = baseName(process.argv0);
   const entry = Object.hasOwn(PLUGINS, name) ? PLUGINS[name] : undefined;
+  // `dhcp daemon [flags]` is the dhcp plugin's long-running half, not a CNI call (upstream: os.Args[1] == "daemon").
+  if (name === "dhcp" && process.argv[2] === "daemon") return (await import("./ipam/dhcp/daemon.ts")).runDaemon(process.argv.slice(3));
   if (entry) return runAs(name, entry);
-  console.log(listPlugins());
-  return name === SELF ? 0 : 1;
+  // Not a plugin: a tool served by the same executable (cnitool), given its arguments after the program name.
+  const tool = Object.hasOwn(TOOLS, name) ? TOOLS[name] : undefined;
+  if (tool) return (await tool.load()).default(process.argv.slice(2), process.env);
+  // Its own name (or one it does not serve): --help lists every program with its doc page, --version says versions.
+  return (await import("./help.ts")).runSelf(name === SELF, process.argv.slice(2));
 }
 
 process.exit(await main());

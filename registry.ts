@@ -26,8 +26,22 @@ export const PLUGINS: Record<string, Entry> = {
   tap: { summary: "a TAP device in the container", versions: ALL, load: () => import("./plugins/tap/main.ts") },
   portmap: { summary: "forwards host ports to the container (iptables or nftables)", versions: ALL, load: () => import("./meta/portmap/main.ts") },
   bandwidth: { summary: "ingress and egress rate limits with tc", versions: FROM_0_3_0, load: () => import("./meta/bandwidth/main.ts") },
+  firewall: { summary: "lets container traffic through the host firewall (iptables or firewalld)", versions: FROM_0_4_0, load: () => import("./meta/firewall/main.ts") },
+  sbr: { summary: "source-based routing for the container's addresses", versions: ALL, load: () => import("./meta/sbr/main.ts") },
+  vrf: { summary: "puts the container's interface into a VRF", versions: FROM_0_3_1, load: () => import("./meta/vrf/main.ts") },
+  flannel: { summary: "renders a bridge (or other) config from flannel's subnet.env", versions: ALL, load: () => import("./meta/flannel/main.ts") },
   "host-local": { summary: "IPAM from address ranges, reservations on local disk", versions: ALL, load: () => import("./ipam/host-local/main.ts") },
+  dhcp: { summary: "IPAM from a DHCP server, through the dhcp daemon", versions: ALL, load: () => import("./ipam/dhcp/main.ts") },
   static: { summary: "IPAM from addresses in the config", versions: ALL, load: () => import("./ipam/static/main.ts") },
   tuning: { summary: "sysctls and link settings of an interface a previous plugin made", versions: ALL, load: () => import("./meta/tuning/main.ts") },
 };
 
+/** A program of the executable that is not a CNI plugin: no VERSION fast path, its module's default runs it. */
+export interface Tool {
+  summary: string;
+  load: () => Promise<{ default: (argv: string[], env: Record<string, string | undefined>) => Promise<number> }>;
+}
+
+export const TOOLS: Record<string, Tool> = {
+  cnitool: { summary: "runs a network's plugins for a netns, as a runtime does (libcni)", load: () => import("./cnitool/main.ts") },
+};

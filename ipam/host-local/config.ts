@@ -3,11 +3,10 @@
 // `runtimeConfig` and `args` are read, and decode errors carry no prefix, as upstream returns them bare.
 import { parseCniArgs, argIP } from "../../pkg/cni/args.ts";
 import { parseStdin } from "../../pkg/cni/conf.ts";
-import {
-  array, decodeRoot, DecodeError, GoNumber, int, str, struct, type DecodePath, type Decoder,
-} from "../../pkg/cni/decode.ts";
+import { array, decodeRoot, DecodeError, goStruct, str, struct, typeError, type Decoder } from "../../pkg/cni/decode.ts";
+import { netIP, routeDecoder } from "../../pkg/cni/route-decode.ts";
 import type { Route } from "../../pkg/cni/types.ts";
-import { bitsOf, formatCIDR, formatIP, parseCIDR, parseIP, type IP } from "../../pkg/ip/cidr.ts";
+import { bitsOf, parseCIDR, parseIP, type IP } from "../../pkg/ip/cidr.ts";
 import type { RangeSpec, SubnetSpec } from "./range.ts";
 
 /** What host-local takes from the config before range validation. */
@@ -59,54 +58,7 @@ function collectRequestedIPs(net: DecodedNet, cniArgs: string): IP[] {
   });
 }
 
-/** An attachment the runtime still holds, as GC lists them (spec 1.1 `cni.dev/valid-attachments`). */
-export interface Attachment {
-  containerID: string;
-  ifname: string;
-}
-
-/** Returns `cni.dev/valid-attachments` of a GC config, or undefined when it is absent or null. */
-export function loadValidAttachments(stdin: Uint8Array): Attachment[] | undefined {
-  const list = decodeRoot(parseStdin(stdin), gcDecoder, "PluginConf")["cni.dev/valid-attachments"];
-  return list?.filter((a) => a !== undefined).map((a) => ({ containerID: a.containerID ?? "", ifname: a.ifname ?? "" }));
-}
-
 // ---------- decoders: Go types and struct names as upstream declares them, for error texts ----------
-
-function kindOf(v: unknown): string {
-  if (v instanceof GoNumber || typeof v === "number") return "number";
-  if (typeof v === "boolean") return "bool";
-  if (typeof v === "string") return "string";
-  return Array.isArray(v) ? "array" : "object";
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof GoNumber);
-}
-
-/** encoding/json's UnmarshalTypeError text for v found where `goType` was wanted. */
-function typeError(v: unknown, goType: string, at: DecodePath): DecodeError {
-  const where = at.fields.length === 0 ? "Go value" : `Go struct field ${at.struct}.${at.fields.join(".")}`;
-  return new DecodeError(`json: cannot unmarshal ${kindOf(v)} into ${where} of type ${goType}`);
-}
-
-/** A Go struct whose type prints as `goType` while its fields are reported under `structName`. */
-function goStruct<F extends Record<string, Decoder<unknown>>>(structName: string, goType: string, fields: F) {
-  const inner = struct(structName, fields);
-  return (v: unknown, at: DecodePath) => {
-    if (!isObject(v)) throw typeError(v, goType, at);
-    return inner(v, at);
-  };
-}
-
-/** net.IP: text only; "" leaves it unset. */
-const netIP: Decoder<IP | undefined> = (v, at) => {
-  if (typeof v !== "string") throw typeError(v, "net.IP", at);
-  if (v === "") return undefined;
-  const ip = parseIP(v);
-  if (!ip) throw new DecodeError(`invalid IP address: ${v}`); // upstream text (net.ParseError)
-  return ip;
-};
 
 /** An element of []*ip.IP (pkg/ip.IP): `ip` or `ip/prefix`; "" decodes to no address. */
 const ipArg: Decoder<IP | undefined> = (v, at) => {
@@ -138,34 +90,11 @@ const rangeDecoder = goStruct("Range", "allocator.Range", rangeFields);
 const rangeSetDecoder = array(rangeDecoder, "allocator.RangeSet");
 const rangeSetsDecoder = array(rangeSetDecoder, "[]allocator.RangeSet");
 
-/** types.Route: its UnmarshalJSON decodes a types.route; field errors are reported under the outer struct. */
-const route: Decoder<Route> = (v, at) => {
-  if (!isObject(v)) throw typeError(v, "types.route", at);
-  const fields = struct(at.struct, {
-    dst: str, gw: netIP, mtu: int, advmss: int, priority: int, table: int, scope: int,
-  })(v, at);
-  // Printed back as Go marshals a types.Route: canonical text, zero mtu/advmss/priority left out.
-  let dst = "<nil>"; // upstream quirk: a route without dst comes back with dst "<nil>"
-  if (fields.dst !== undefined) {
-    const n = parseCIDR(fields.dst);
-    if (!n) throw new DecodeError(`invalid CIDR address: ${fields.dst}`); // upstream text
-    dst = formatCIDR(n);
-  }
-  const out: Route = { dst };
-  if (fields.gw) out.gw = formatIP(fields.gw);
-  if (fields.mtu) out.mtu = fields.mtu;
-  if (fields.advmss) out.advmss = fields.advmss;
-  if (fields.priority) out.priority = fields.priority;
-  if (fields.table !== undefined) out.table = fields.table;
-  if (fields.scope !== undefined) out.scope = fields.scope;
-  return out;
-};
-
 const ipamDecoder = goStruct("IPAMConfig", "allocator.IPAMConfig", {
   ...rangeFields, // the embedded *Range of old single-range configs
   Name: str, // untagged upstream field: "name" inside ipam decodes into it (then gets overwritten)
   type: str,
-  routes: array(route, "[]*types.Route"),
+  routes: array(routeDecoder, "[]*types.Route"),
   dataDir: str,
   resolvConf: str,
   ranges: rangeSetsDecoder,
@@ -188,7 +117,3 @@ const netDecoder = struct("Net", {
 });
 
 type DecodedNet = ReturnType<typeof netDecoder>;
-
-const gcDecoder = struct("PluginConf", {
-  "cni.dev/valid-attachments": array(struct("GCAttachment", { containerID: str, ifname: str }), "[]types.GCAttachment"),
-});

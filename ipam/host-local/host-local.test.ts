@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CniError } from "../../pkg/cni/errors.ts";
 import { ALL_VERSIONS, type CmdArgs, type Result } from "../../pkg/cni/types.ts";
+import { thrown } from "../../test/support/thrown.ts";
 import { hostLocal } from "./host-local.ts";
 
 const dirs: string[] = [];
@@ -46,14 +47,7 @@ function files(dataDir: string): Record<string, string> {
   return out;
 }
 
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected an error");
-}
+const errorOf = (fn: () => unknown) => thrown(fn) as Error;
 
 test("plugin table", () => {
   expect(hostLocal.name).toBe("host-local");

@@ -5,9 +5,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CniError, ERR_PLUGIN_NOT_AVAILABLE } from "../../pkg/cni/errors.ts";
 import { ALL_VERSIONS, type CmdArgs, type IPConfig, type Plugin, type Result, type Route } from "../../pkg/cni/types.ts";
+import { loadValidAttachments } from "../../pkg/cni/valid-attachments.ts";
 import { formatIP, ipEqual, type IP } from "../../pkg/ip/cidr.ts";
 import { allocate } from "./allocator.ts";
-import { loadNetSpec, loadValidAttachments } from "./config.ts";
+import { loadNetSpec } from "./config.ts";
 import { goPathError } from "./fs-error.ts";
 import { canonicalizeRangeSets, rangeFor, type RangeSet } from "./range-set.ts";
 import { readResolvConf } from "./resolv.ts";
@@ -149,7 +150,7 @@ function nearestExisting(p: string): string {
 
 function gc(args: CmdArgs): void {
   const conf = loadConf(args);
-  const valid = loadValidAttachments(args.stdin);
+  const valid = loadValidAttachments(args.stdin, "PluginConf");
   // Without the list a runtime has told us nothing; freeing everything then would be a disaster.
   if (!valid) return;
   const pairs = new Set(valid.map((a) => `${a.containerID.trim()}\r\n${a.ifname}`));

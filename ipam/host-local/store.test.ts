@@ -106,6 +106,13 @@ test("getById and findById match id+ifname and legacy id-only files, trimmed, in
   expect(s.findById("c3", "eth9")).toBe(true); // legacy file of the bare id
 });
 
+test("release also removes empty reservations (a writer killed between create and write), nothing else", () => {
+  using s = Store.open("net", tempDataDir());
+  fill(s, { "10.0.0.2": "", "10.0.0.3": "c2\r\neth0", "not-an-ip": "", "last_reserved_ip.0": "" });
+  expect(s.releaseById("c1", "eth0")).toEqual([]);
+  expect(names(s)).toEqual(["10.0.0.3", "last_reserved_ip.0", "lock", "not-an-ip"]);
+});
+
 test("release by id+ifname leaves legacy files, other attachments and bookkeeping alone", () => {
   using s = Store.open("net", tempDataDir());
   fill(s, {

@@ -141,6 +141,7 @@ export class Store {
    * failures as Go-worded messages (empty when all went well); a file that is already gone is no failure.
    */
   releaseById(id: string, ifname: string): string[] {
+    this.removeEmpty();
     const first = this.releaseByKey(matchKey(id, ifname));
     if (first.removed > 0) return first.errors;
     return [...first.errors, ...this.releaseByKey(id.trim()).errors];
@@ -156,6 +157,24 @@ export class Store {
       else removed++;
     });
     return { removed, errors };
+  }
+
+  /**
+   * Removes the empty reservation files. Call with the lock held: every writer (ours and upstream's) creates and
+   * fills a reservation under the lock, so an empty one is what a writer killed in between left. It would hold its
+   * IP for good, since no container ID matches it.
+   */
+  private removeEmpty(): void {
+    for (const name of sortedNames(this.dir)) {
+      if (isBookkeeping(name) || !parseIP(name)) continue;
+      const file = this.pathOf(name);
+      try {
+        const st = fs.lstatSync(file);
+        if (st.isFile() && st.size === 0) fs.unlinkSync(file);
+      } catch {
+        // gone meanwhile, or unreadable: not ours to judge
+      }
+    }
   }
 
   /** Removes the reservation files of these IPs (an ADD undoing itself); failures are ignored, as upstream's are. */

@@ -4,11 +4,13 @@
 import { argString, parseCniArgs } from "../../pkg/cni/args.ts";
 import { dnsDecoder, netConfFields, parseStdin } from "../../pkg/cni/conf.ts";
 import {
-  array, decodeRoot, DecodeError, GoNumber, int, str, struct, uint8, type DecodePath, type Decoder,
+  array, decodeRoot, goStruct, isJsonObject, str, struct, typeError, uint8, type Decoder,
 } from "../../pkg/cni/decode.ts";
+import { netIP, routeDecoder } from "../../pkg/cni/route-decode.ts";
 import type { DNS, Route } from "../../pkg/cni/types.ts";
+import { validAttachmentsField } from "../../pkg/cni/valid-attachments.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
-import { formatCIDR, formatIP, parseCIDR, parseIP, type IP } from "../../pkg/ip/cidr.ts";
+import { parseIP, type IP } from "../../pkg/ip/cidr.ts";
 import { decodeStdBase64 } from "./base64.ts";
 import { goContains, parseGoCIDR, type GoIPNet } from "./ip-net.ts";
 
@@ -139,41 +141,6 @@ function nonNullDNS(d: { nameservers?: (string | undefined)[]; domain?: string; 
 
 // ---------- decoders: Go types and struct names as upstream declares them, for error texts ----------
 
-function kindOf(v: unknown): string {
-  if (v instanceof GoNumber || typeof v === "number") return "number";
-  if (typeof v === "boolean") return "bool";
-  if (typeof v === "string") return "string";
-  return Array.isArray(v) ? "array" : "object";
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof GoNumber);
-}
-
-/** encoding/json's UnmarshalTypeError text for v found where `goType` was wanted. */
-function typeError(v: unknown, goType: string, at: DecodePath): DecodeError {
-  const where = at.fields.length === 0 ? "Go value" : `Go struct field ${at.struct}.${at.fields.join(".")}`;
-  return new DecodeError(`json: cannot unmarshal ${kindOf(v)} into ${where} of type ${goType}`);
-}
-
-/** A Go struct whose type prints as `goType` while its fields are reported under `structName`. */
-function goStruct<F extends Record<string, Decoder<unknown>>>(structName: string, goType: string, fields: F) {
-  const inner = struct(structName, fields);
-  return (v: unknown, at: DecodePath) => {
-    if (!isObject(v)) throw typeError(v, goType, at);
-    return inner(v, at);
-  };
-}
-
-/** net.IP: text only; "" leaves it unset. */
-const netIP: Decoder<IP | undefined> = (v, at) => {
-  if (typeof v !== "string") throw typeError(v, "net.IP", at);
-  if (v === "") return undefined;
-  const ip = parseIP(v);
-  if (!ip) throw new DecodeError(`invalid IP address: ${v}`); // upstream text (net.ParseError)
-  return ip;
-};
-
 /** net.IPMask, a []byte: base64 text, or an array of bytes. */
 const netIPMask: Decoder<Uint8Array> = (v, at) => {
   if (typeof v === "string") return decodeStdBase64(v); // encoding/json returns base64's error as it is
@@ -181,32 +148,9 @@ const netIPMask: Decoder<Uint8Array> = (v, at) => {
   throw typeError(v, "net.IPMask", at);
 };
 
-/** types.Route: its UnmarshalJSON decodes a types.route; field errors are reported under the outer struct. */
-const route: Decoder<Route> = (v, at) => {
-  if (!isObject(v)) throw typeError(v, "types.route", at);
-  const fields = struct(at.struct, {
-    dst: str, gw: netIP, mtu: int, advmss: int, priority: int, table: int, scope: int,
-  })(v, at);
-  // Printed back as Go marshals a types.Route: canonical text, zero mtu/advmss/priority left out.
-  let dst = "<nil>"; // upstream quirk: a route without dst comes back with dst "<nil>"
-  if (fields.dst !== undefined) {
-    const n = parseCIDR(fields.dst);
-    if (!n) throw new DecodeError(`invalid CIDR address: ${fields.dst}`); // upstream text
-    dst = formatCIDR(n);
-  }
-  const out: Route = { dst };
-  if (fields.gw) out.gw = formatIP(fields.gw);
-  if (fields.mtu) out.mtu = fields.mtu;
-  if (fields.advmss) out.advmss = fields.advmss;
-  if (fields.priority) out.priority = fields.priority;
-  if (fields.table !== undefined) out.table = fields.table;
-  if (fields.scope !== undefined) out.scope = fields.scope;
-  return out;
-};
-
 /** types.DNS, a struct value: a wrong JSON type names the Go type. */
 const typesDNS: Decoder<ReturnType<typeof dnsDecoder>> = (v, at) => {
-  if (!isObject(v)) throw typeError(v, "types.DNS", at);
+  if (!isJsonObject(v)) throw typeError(v, "types.DNS", at);
   return dnsDecoder(v, at);
 };
 
@@ -221,7 +165,7 @@ const addressDecoder = goStruct("Address", "main.Address", {
 const ipamDecoder = goStruct("IPAMConfig", "main.IPAMConfig", {
   Name: str, // untagged upstream field: "name" inside ipam decodes into it (then gets overwritten)
   type: str,
-  routes: array(route, "[]*types.Route"),
+  routes: array(routeDecoder, "[]*types.Route"),
   addresses: array(addressDecoder, "[]main.Address"),
   dns: typesDNS,
 });
@@ -242,5 +186,5 @@ const netDecoder = struct("Net", {
 export const netConfDecoder = struct("NetConf", {
   ...netConfFields,
   dns: typesDNS,
-  "cni.dev/valid-attachments": array(struct("GCAttachment", { containerID: str, ifname: str }), "[]types.GCAttachment"),
+  "cni.dev/valid-attachments": validAttachmentsField,
 });

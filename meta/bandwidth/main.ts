@@ -1,3 +1,2 @@
-// Placeholder until the plugin lands: registered so the build and VERSION work; every verb says so.
-import { notImplemented } from "../../pkg/cni/not-implemented.ts";
-export default notImplemented("bandwidth");
+import { bandwidth } from "./bandwidth.ts";
+export default bandwidth;

@@ -1,7 +1,7 @@
 // meta/tuning/config.test.ts: the tuning config decoded as upstream's parseConf does: Go's errors, defaults, and
 // each setting's sources in upstream's precedence. Runs anywhere, no root.
 import { describe, expect, test } from "bun:test";
-import { changesLink, DEFAULT_DATA_DIR, loadConf, loadValidAttachments } from "./config.ts";
+import { changesLink, DEFAULT_DATA_DIR, loadConf } from "./config.ts";
 
 const bytes = (o: object | string) => new TextEncoder().encode(typeof o === "string" ? o : JSON.stringify(o));
 const base = { cniVersion: "1.0.0", name: "tnet", type: "tuning" };
@@ -105,14 +105,4 @@ test("args without cni, and a null cni, change nothing", () => {
 test("prevResult is kept as written, unparsed (DEL must not fail on it)", () => {
   expect(load({ ...base, prevResult: { cniVersion: "0.4.0", bogus: true } }, "", false).rawPrevResult).toEqual({ cniVersion: "0.4.0", bogus: true });
   expect(load({ ...base, prevResult: null }).rawPrevResult).toBeUndefined();
-});
-
-test("GC's valid attachments", () => {
-  expect(loadValidAttachments(bytes(base))).toBeUndefined();
-  expect(loadValidAttachments(bytes({ ...base, "cni.dev/valid-attachments": [{ containerID: "c1", ifname: "eth0" }, null] }))).toEqual([
-    { containerID: "c1", ifname: "eth0" },
-  ]);
-  expect(() => loadValidAttachments(bytes({ ...base, "cni.dev/valid-attachments": [{ containerID: 5 }] }))).toThrow(
-    "json: cannot unmarshal number into Go struct field GCAttachment.cni.dev/valid-attachments.containerID of type string",
-  );
 });

@@ -3,9 +3,7 @@
 // order, lowest to highest: `mac`, CNI_ARGS `MAC`, `runtimeConfig.mac`, `args.cni.*`.
 import { argString, parseCniArgs } from "../../pkg/cni/args.ts";
 import { netConfFields, parseStdin } from "../../pkg/cni/conf.ts";
-import {
-  array, bool, decodeRoot, DecodeError, GoNumber, int, map, str, struct, type DecodePath, type Decoder,
-} from "../../pkg/cni/decode.ts";
+import { bool, decodeRoot, goStruct, int, map, str, struct } from "../../pkg/cni/decode.ts";
 import type { NetConf } from "../../pkg/cni/types.ts";
 import { scanSysctl } from "./raw-sysctl.ts";
 
@@ -89,29 +87,6 @@ export function changesLink(conf: TuningConf): boolean {
 
 // ---------- decoders: Go's struct and type names, for error texts ----------
 
-function isObject(v: unknown): boolean {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof GoNumber);
-}
-
-function kindOf(v: unknown): string {
-  if (v instanceof GoNumber || typeof v === "number") return "number";
-  if (typeof v === "boolean") return "bool";
-  if (typeof v === "string") return "string";
-  return Array.isArray(v) ? "array" : "object";
-}
-
-/** A Go struct whose type prints as `goType` while its fields are reported under `structName`. */
-function goStruct<F extends Record<string, Decoder<unknown>>>(structName: string, goType: string, fields: F) {
-  const inner = struct(structName, fields);
-  return (v: unknown, at: DecodePath) => {
-    if (!isObject(v)) {
-      const where = at.fields.length === 0 ? "Go value" : `Go struct field ${at.struct}.${at.fields.join(".")}`;
-      throw new DecodeError(`json: cannot unmarshal ${kindOf(v)} into ${where} of type ${goType}`);
-    }
-    return inner(v, at);
-  };
-}
-
 const stringMap = map(str, "map[string]string");
 
 // main.IPAMArgs upstream: every field a pointer, so "set to the zero value" and "absent" differ.
@@ -131,21 +106,3 @@ const tuningDecoder = struct("TuningConf", {
   runtimeConfig: goStruct("", 'struct { Mac string "json:\\"mac,omitempty\\"" }', { mac: str }),
   args: goStruct("", 'struct { A *main.IPAMArgs "json:\\"cni\\"" }', { cni: ipamArgs }),
 });
-
-// ---------- GC ----------
-
-/** An attachment the runtime still holds, as GC lists them (spec 1.1 `cni.dev/valid-attachments`). */
-export interface Attachment {
-  containerID: string;
-  ifname: string;
-}
-
-const gcDecoder = struct("NetConf", {
-  "cni.dev/valid-attachments": array(struct("GCAttachment", { containerID: str, ifname: str }), "[]types.GCAttachment"),
-});
-
-/** Returns `cni.dev/valid-attachments` of a GC config, or undefined when it is absent or null. */
-export function loadValidAttachments(stdin: Uint8Array): Attachment[] | undefined {
-  const list = decodeRoot(parseStdin(stdin), gcDecoder, "NetConf")["cni.dev/valid-attachments"];
-  return list?.filter((a) => a !== undefined).map((a) => ({ containerID: a.containerID ?? "", ifname: a.ifname ?? "" }));
-}

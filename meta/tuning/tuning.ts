@@ -9,6 +9,7 @@ import { goQuote } from "../../pkg/cni/args.ts";
 import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../../pkg/cni/errors.ts";
 import { parsePrevResult } from "../../pkg/cni/result.ts";
 import { ALL_VERSIONS, type CmdArgs, type Plugin, type Result } from "../../pkg/cni/types.ts";
+import { loadValidAttachments } from "../../pkg/cni/valid-attachments.ts";
 import {
   getLinkByName, setLinkAllmulti, setLinkMAC, setLinkMTU, setLinkPromisc, setLinkTxQLen, isAllmulti, type Link,
 } from "../../pkg/ip/link.ts";
@@ -18,7 +19,7 @@ import { NetnsNotExistError, withNetns } from "../../pkg/ns/netns.ts";
 import {
   backupOf, backupPath, decodeBackup, putBack, readIfExists, removeBackup, restoreLink, writeBackup, type Backup,
 } from "./backup.ts";
-import { changesLink, loadConf, loadValidAttachments, type TuningConf } from "./config.ts";
+import { changesLink, loadConf, type TuningConf } from "./config.ts";
 import { goNetlinkText, joinPath } from "./go-compat.ts";
 import { formatHardwareAddr, parseHardwareAddr } from "./mac.ts";
 import { sysctlFileName, validateAllowlists } from "./sysctl-key.ts";
@@ -176,6 +177,9 @@ function restoreBackup(file: string, ifname: string): void {
     throw new Error(`failed to open file ${goQuote(file)}: ${(e as Error).message}`); // upstream text
   }
   if (!bytes) return;
+  // Empty: an ADD was killed between creating the file and writing it. Nothing to restore, and no later DEL or GC
+  // could ever read it, so it goes now.
+  if (bytes.length === 0) return removeBackup(file);
   const backup: Backup | undefined = decodeBackup(new TextDecoder().decode(bytes));
   if (!backup) return;
   using sock = openRouteSocket();

@@ -13,10 +13,31 @@ export function parseStdin(stdin: Uint8Array): unknown {
   try {
     v = parseJSON(new TextDecoder().decode(stdin));
   } catch (e) {
-    throw new CniError(ERR_DECODING_FAILURE, `error unmarshall network config: ${(e as Error).message}`);
+    // Nesting deep enough to exhaust the parser's stack (a few thousand levels) gets Go's text for nesting too deep
+    // (Go's own limit is 10000 levels) rather than the engine's "Maximum call stack size exceeded".
+    const message = e instanceof RangeError ? tooDeep(new TextDecoder().decode(stdin)) : (e as Error).message;
+    throw new CniError(ERR_DECODING_FAILURE, `error unmarshall network config: ${message}`);
   }
   parsed.set(stdin, v);
   return v;
+}
+
+// Returns Go's error for JSON nested too deep, naming the bracket that went one level too far when there is one
+// at Go's limit (`invalid character '[' exceeded max depth`, upstream text).
+function tooDeep(text: string): string {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "[" || c === "{") {
+      if (++depth > 10000) return `invalid character '${c}' exceeded max depth`;
+    } else if (c === "]" || c === "}") depth--;
+  }
+  return "exceeded max depth";
 }
 
 export const dnsDecoder = struct("DNS", {

@@ -58,10 +58,19 @@ function kindOnly(v: unknown): string {
   return jsonKind(v).split(" ")[0]!;
 }
 
-function typeError(v: unknown, goType: string, at: DecodePath, withLiteral = false): DecodeError {
+/**
+ * Returns encoding/json's UnmarshalTypeError for v found where `goType` was wanted at `at` (with the number's
+ * literal when `withLiteral`, as Go reports an integer overflow or a fraction).
+ */
+export function typeError(v: unknown, goType: string, at: DecodePath, withLiteral = false): DecodeError {
   const what = withLiteral ? jsonKind(v) : kindOnly(v);
   if (at.fields.length === 0) return new DecodeError(`json: cannot unmarshal ${what} into Go value of type ${goType}`);
   return new DecodeError(`json: cannot unmarshal ${what} into Go struct field ${at.struct}.${at.fields.join(".")} of type ${goType}`);
+}
+
+/** Returns whether v is a JSON object (not null, an array or a number). */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof GoNumber);
 }
 
 export const str: Decoder<string> = (v, at) => {
@@ -101,7 +110,7 @@ export const any: Decoder<unknown> = (v) => unwrapNumbers(v);
 
 /** map[string]interface{}: a JSON object (or null, handled by the caller). */
 export const anyObject: Decoder<Record<string, unknown>> = (v, at) => {
-  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof GoNumber) throw typeError(v, "map[string]interface {}", at);
+  if (!isJsonObject(v)) throw typeError(v, "map[string]interface {}", at);
   return unwrapNumbers(v) as Record<string, unknown>;
 };
 
@@ -117,7 +126,7 @@ export function array<T>(item: Decoder<T>, goType: string): Decoder<T[]> {
 /** A Go map[string]T. */
 export function map<T>(item: Decoder<T>, goType: string): Decoder<Record<string, T>> {
   return (v, at) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof GoNumber) throw typeError(v, goType, at);
+    if (!isJsonObject(v)) throw typeError(v, goType, at);
     const out: Record<string, T> = {};
     for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = item(x, at);
     return out;
@@ -137,7 +146,7 @@ export function struct<F extends Fields>(name: string, fields: F): Decoder<Decod
   const folded = new Map<string, string>();
   for (const n of names) if (!folded.has(n.toLowerCase())) folded.set(n.toLowerCase(), n);
   return (v, at) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof GoNumber) throw typeError(v, name, at);
+    if (!isJsonObject(v)) throw typeError(v, name, at);
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(v)) {
       const field = key in fields && Object.hasOwn(fields, key) ? key : folded.get(key.toLowerCase());
@@ -145,6 +154,18 @@ export function struct<F extends Fields>(name: string, fields: F): Decoder<Decod
       out[field] = fields[field]!(value, { struct: name, fields: [...at.fields, field] });
     }
     return out as Decoded<F>;
+  };
+}
+
+/**
+ * A Go struct whose type prints as `goType` in a wrong-type error (a named type such as "allocator.Range", or an
+ * anonymous `struct { … }`) while the errors of its fields are reported under `structName`.
+ */
+export function goStruct<F extends Fields>(structName: string, goType: string, fields: F): Decoder<Decoded<F>> {
+  const inner = struct(structName, fields);
+  return (v, at) => {
+    if (!isJsonObject(v)) throw typeError(v, goType, at);
+    return inner(v, at);
   };
 }
 

@@ -2,6 +2,7 @@
 // this file reads any version's JSON into that shape and prints it back in the shape of the config's version.
 import { formatCIDR, formatIP, parseCIDR, parseIP } from "../ip/cidr.ts";
 import { marshalIndent } from "./json.ts";
+import { goRoute } from "./route-decode.ts";
 import { FAMILY_VERSIONS, familyOf } from "./version.ts";
 import type { DNS, IPConfig, Interface, Result, Route } from "./types.ts";
 
@@ -55,20 +56,14 @@ function readIP(text: string | undefined): string | undefined {
 }
 
 function readRoute(o: Json): Route {
-  const r: Route = { dst: readCIDR(optString(o, "dst")) };
-  const gw = readIP(optString(o, "gw"));
-  if (gw) r.gw = gw;
-  const mtu = optInt(o, "mtu", false);
-  if (mtu !== undefined) r.mtu = mtu;
-  const advmss = optInt(o, "advmss", false);
-  if (advmss !== undefined) r.advmss = advmss;
-  const priority = optInt(o, "priority", false);
-  if (priority !== undefined) r.priority = priority;
-  const table = optInt(o, "table", true);
-  if (table !== undefined) r.table = table;
-  const scope = optInt(o, "scope", true);
-  if (scope !== undefined) r.scope = scope;
-  return r;
+  return goRoute(readCIDR(optString(o, "dst")), {
+    gw: readIP(optString(o, "gw")),
+    mtu: optInt(o, "mtu", false),
+    advmss: optInt(o, "advmss", false),
+    priority: optInt(o, "priority", false),
+    table: optInt(o, "table", true),
+    scope: optInt(o, "scope", true),
+  });
 }
 
 function readDNS(o: unknown): DNS | undefined {
@@ -194,15 +189,7 @@ function sortKeys(v: unknown): unknown {
 }
 
 function routeTo040(r: Route): Json {
-  // types.Route field order: dst, gw, mtu, advmss, priority, table, scope.
-  const out: Json = { dst: r.dst };
-  if (r.gw) out.gw = r.gw;
-  if (r.mtu) out.mtu = r.mtu;
-  if (r.advmss) out.advmss = r.advmss;
-  if (r.priority) out.priority = r.priority;
-  if (r.table !== undefined) out.table = r.table;
-  if (r.scope !== undefined) out.scope = r.scope;
-  return out;
+  return { ...goRoute(r.dst, r) };
 }
 
 function dnsObject(d: DNS | undefined): Json {

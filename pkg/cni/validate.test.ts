@@ -1,11 +1,9 @@
 import { expect, test } from "bun:test";
+import { thrown } from "../../test/support/thrown.ts";
 import { readEnv, validateIfname } from "./validate.ts";
 import { CniError } from "./errors.ts";
 
-function errorOf(f: () => unknown): object {
-  try { f(); } catch (e) { return (e as CniError).toJSON(); }
-  throw new Error("no error");
-}
+const errorOf = (f: () => unknown): object => (thrown(f) as CniError).toJSON();
 
 const full = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: "/run/netns/x", CNI_IFNAME: "eth0", CNI_PATH: "/opt/cni/bin" };
 

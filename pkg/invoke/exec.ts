@@ -5,12 +5,15 @@ import { CniError } from "../cni/errors.ts";
 
 const ETXTBSY_TRIES = 5;
 
-/** Returns the plugin's stdout on success; throws the CniError it reported (or one describing how it failed). */
-export function execPlugin(path: string, stdin: Uint8Array, env: Record<string, string | undefined>): Uint8Array {
+/**
+ * Returns the plugin's stdout on success; throws the CniError it reported (or one describing how it failed). With
+ * `timeoutMs` the plugin is killed (SIGKILL) when it runs longer, and that is the error.
+ */
+export function execPlugin(path: string, stdin: Uint8Array, env: Record<string, string | undefined>, timeoutMs?: number): Uint8Array {
   for (let attempt = 1; ; attempt++) {
     let proc;
     try {
-      proc = Bun.spawnSync([path], { stdin, env, stdout: "pipe", stderr: "pipe" });
+      proc = Bun.spawnSync([path], { stdin, env, stdout: "pipe", stderr: "pipe", ...(timeoutMs ? { timeout: timeoutMs, killSignal: "SIGKILL" } : {}) });
     } catch (e) {
       if ((e as { code?: string }).code === "ETXTBSY" && attempt < ETXTBSY_TRIES) {
         Bun.sleepSync(1000);
@@ -22,11 +25,13 @@ export function execPlugin(path: string, stdin: Uint8Array, env: Record<string, 
     // Pass the delegate's diagnostics through, as exec.Cmd with Stderr = os.Stderr does.
     if (stderr) console.error(stderr.replace(/\n$/, ""));
     if (proc.exitCode === 0) return proc.stdout;
+    if (proc.exitedDueToTimeout) throw new Error(`plugin ${path} did not finish within ${timeoutMs} ms and was killed`);
     throw delegateError(proc.stdout.toString(), stderr, proc.exitCode, proc.signalCode ?? null);
   }
 }
 
-function delegateError(stdout: string, stderr: string, exitCode: number | null, signal: string | number | null): CniError {
+/** Returns the error a failed plugin run means, in upstream's words (RawExec.pluginErr); libcni's exec shares it. */
+export function delegateError(stdout: string, stderr: string, exitCode: number | null, signal: string | number | null): CniError {
   if (stdout === "") {
     if (stderr === "") {
       const how = exitCode === null ? `signal: ${signal}` : `exit status ${exitCode}`;

@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { thrown } from "../../test/support/thrown.ts";
 import { CniError } from "../cni/errors.ts";
 import { execPlugin } from "./exec.ts";
 import { findInPath } from "./find.ts";
@@ -15,10 +16,7 @@ function script(name: string, body: string): string {
   return p;
 }
 
-function errorOf(f: () => unknown): CniError {
-  try { f(); } catch (e) { return e as CniError; }
-  throw new Error("no error");
-}
+const errorOf = (f: () => unknown) => thrown(f) as CniError;
 
 test("findInPath takes the first directory holding a regular file of that name", () => {
   mkdirSync(`${dir}/a/x`, { recursive: true }); // a directory named like the plugin does not count

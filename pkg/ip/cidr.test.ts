@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { addToIP, contains, formatCIDR, formatIP, lastOf, networkOf, parseCIDR, parseIP } from "./cidr.ts";
+import { addToIP, contains, formatCIDR, formatIP, isGlobalUnicast, lastOf, networkOf, parseCIDR, parseIP } from "./cidr.ts";
 
 const fmt = (s: string) => { const ip = parseIP(s); return ip ? formatIP(ip) : undefined; };
 
@@ -38,4 +38,11 @@ test("arithmetic wraps within the family", () => {
   expect(formatIP(addToIP(parseIP("10.0.0.255")!, 1n))).toBe("10.0.1.0");
   expect(formatIP(addToIP(parseIP("255.255.255.255")!, 1n))).toBe("0.0.0.0");
   expect(formatIP(addToIP(parseIP("::")!, -1n))).toBe("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+});
+
+test("isGlobalUnicast as Go's net.IP.IsGlobalUnicast", () => {
+  const g = (s: string) => isGlobalUnicast(parseIP(s)!);
+  expect(["10.1.2.3", "192.0.2.1", "223.255.255.254", "fd00:1::2", "2001:db8::1"].map(g)).toEqual([true, true, true, true, true]);
+  expect(["0.0.0.0", "127.0.0.1", "169.254.1.1", "224.0.0.1", "255.255.255.255", "::", "::1", "fe80::1", "ff02::1"].map(g))
+    .toEqual([false, false, false, false, false, false, false, false, false]);
 });

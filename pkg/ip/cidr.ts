@@ -193,3 +193,13 @@ export function canonicalIP(s: string): string {
   const ip = parseIP(s);
   return ip ? formatIP(ip) : s;
 }
+
+/** Returns Go's net.IP.IsGlobalUnicast: not unspecified, loopback, link-local, multicast or the IPv4 broadcast address. */
+export function isGlobalUnicast(ip: IP): boolean {
+  const v = ip.value;
+  if (ip.family === 4) {
+    const top = Number(v >> 24n);
+    return v !== 0n && v !== 0xffffffffn && top !== 127 && top < 224 && (v >> 16n) !== 0xa9fen;
+  }
+  return v !== 0n && v !== 1n && (v >> 118n) !== 0x3fan && (v >> 120n) !== 0xffn;
+}

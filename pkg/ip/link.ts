@@ -10,7 +10,7 @@ import {
   RTEXT_FILTER_SKIP_STATS, RTEXT_FILTER_VF, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK,
 } from "./nl/consts.ts";
 import { parseAttrs, readI32, readIfInfoMsg, readStrz, readU32, readU8 } from "./nl/reader.ts";
-import { NetlinkError, hasErrno, type NetlinkSocket } from "./nl/socket.ts";
+import { NetlinkError, hasErrno, isNotFound, type NetlinkSocket } from "./nl/socket.ts";
 import { NlWriter } from "./nl/writer.ts";
 import { ENODEV } from "../sys/libc.ts";
 
@@ -145,6 +145,17 @@ export function getLinkByName(sock: NetlinkSocket, name: string): Link {
     return parseLink(sock.query(encodeGetLinkByName(sock.nextSeq(), name)));
   } catch (e) {
     if (hasErrno(e, ENODEV)) throw new LinkNotFoundError(JSON.stringify(name));
+    throw e;
+  }
+}
+
+/** Returns whether a link called name exists in the socket's netns; throws netlink errors other than "no such link". */
+export function linkExists(sock: NetlinkSocket, name: string): boolean {
+  try {
+    getLinkByName(sock, name);
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
     throw e;
   }
 }

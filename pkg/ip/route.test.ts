@@ -2,6 +2,7 @@
 // real kernel in throwaway namespaces cnid<pid36>-r<n> (root only), read back through `ip -j` as well.
 import { describe, expect, test } from "bun:test";
 import { golden, goldenBytes, hex } from "../../test/support/golden.ts";
+import { thrown } from "../../test/support/thrown.ts";
 import { createNetns, removeNetns } from "../ns/netns.ts";
 import { EEXIST } from "../sys/libc.ts";
 import { addAddr } from "./address.ts";
@@ -148,15 +149,6 @@ function ipRoutes(ns: string, ...args: string[]): IpRoute[] {
   return JSON.parse(r.stdout.toString() || "[]") as IpRoute[];
 }
 
-function errorOf(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
-
 const text = (r: Route) => `${r.dst ? formatCIDR(r.dst) : "default"}${r.gw ? ` via ${formatIP(r.gw)}` : ""}`;
 
 describe.skipIf(!isRoot)("real kernel (root)", () => {
@@ -207,11 +199,11 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
     expect(seen.find((r) => r.dst === "10.1.3.5")).toMatchObject({ dev: "cnidr0", scope: "link" });
 
     // `ip route add` twice: EEXIST; then delete each (what listRoutes returned works as a delete spec), then again
-    expect(hasErrno(errorOf(() => addRoute(l.sock, specs[1]!)), EEXIST)).toBe(true);
+    expect(hasErrno(thrown(() => addRoute(l.sock, specs[1]!)), EEXIST)).toBe(true);
     for (const s of specs) delRoute(l.sock, s);
     expect(listRoutes(l.sock, { family: 4 }).map(text)).toEqual(["10.1.2.0/24"]);
     expect(listRoutes(l.sock, { family: 4, table: 1000 })).toEqual([]);
-    expect(isNotFound(errorOf(() => delRoute(l.sock, specs[1]!)))).toBe(true);
+    expect(isNotFound(thrown(() => delRoute(l.sock, specs[1]!)))).toBe(true);
   });
 
   // Upstream's ipam.ConfigureIface adds with CREATE and no EXCL (netlink.RouteAddEcmp), so a second route to the same
@@ -221,10 +213,10 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
   test("ECMP siblings: mode \"create\" adds a second gateway where \"excl\" says EEXIST", () => {
     using l = lab();
     addRoute(l.sock, { family: 4, dst: SUBNET, gw: GW, oif: l.oif }, "create");
-    expect(hasErrno(errorOf(() => addRoute(l.sock, { family: 4, dst: SUBNET, gw: ip("10.1.2.3"), oif: l.oif })), EEXIST)).toBe(true);
+    expect(hasErrno(thrown(() => addRoute(l.sock, { family: 4, dst: SUBNET, gw: ip("10.1.2.3"), oif: l.oif })), EEXIST)).toBe(true);
     addRoute(l.sock, { family: 4, dst: SUBNET, gw: ip("10.1.2.3"), oif: l.oif }, "create");
     // the exact same route again is still EEXIST, even without EXCL
-    expect(hasErrno(errorOf(() => addRoute(l.sock, { family: 4, dst: SUBNET, gw: GW, oif: l.oif }, "create")), EEXIST)).toBe(true);
+    expect(hasErrno(thrown(() => addRoute(l.sock, { family: 4, dst: SUBNET, gw: GW, oif: l.oif }, "create")), EEXIST)).toBe(true);
     const v4 = listRoutes(l.sock, { family: 4 }).filter((r) => r.dst?.prefix === 16);
     expect(v4.map(text)).toEqual(["10.9.0.0/16 via 10.1.2.3", "10.9.0.0/16 via 10.1.2.2"]); // "create" prepends
     expect(v4.every((r) => r.multipath === undefined)).toBe(true);

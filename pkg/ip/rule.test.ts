@@ -2,6 +2,7 @@
 // kernel in a throwaway netns cnid<pid36>-rule (root only), read back through `ip -j rule` as well.
 import { describe, expect, test } from "bun:test";
 import { golden, goldenBytes, hex } from "../../test/support/golden.ts";
+import { thrown } from "../../test/support/thrown.ts";
 import { createNetns, removeNetns } from "../ns/netns.ts";
 import { EEXIST } from "../sys/libc.ts";
 import { parseCIDR, type IPNet } from "./cidr.ts";
@@ -64,15 +65,6 @@ function ipRules(ns: string, family: "-4" | "-6"): IpRule[] {
   return JSON.parse(r.stdout.toString()) as IpRule[];
 }
 
-function errorOf(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
-
 describe.skipIf(!isRoot)("real kernel (root)", () => {
   test("add, list back, delete, delete again; both families", () => {
     const name = `cnid${process.pid.toString(36)}-rule`;
@@ -86,7 +78,7 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
       addRule(sock, ALL);
       addRule(sock, { family: 4, mark: 0x20, table: 101 }); // no priority: the kernel picks one
       addRule(sock, { family: 6, src: net("2001:db8::/64"), table: 100, priority: 1000 });
-      expect(hasErrno(errorOf(() => addRule(sock, FROM_TABLE_PRIO)), EEXIST)).toBe(true);
+      expect(hasErrno(thrown(() => addRule(sock, FROM_TABLE_PRIO)), EEXIST)).toBe(true);
 
       const v4 = listRules(sock, 4);
       expect(v4.find((r) => r.priority === 1000)).toEqual({ ...FROM_TABLE_PRIO, action: FR_ACT_TO_TBL });
@@ -106,7 +98,7 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
       delRule(sock, { family: 6, src: net("2001:db8::/64"), table: 100, priority: 1000 });
       expect(listRules(sock, 4)).toEqual(defaults);
       expect(listRules(sock, 6).some((r) => r.priority === 1000)).toBe(false);
-      expect(isNotFound(errorOf(() => delRule(sock, FROM_TABLE_PRIO)))).toBe(true);
+      expect(isNotFound(thrown(() => delRule(sock, FROM_TABLE_PRIO)))).toBe(true);
     } finally {
       removeNetns(name);
     }

@@ -1,9 +1,10 @@
 // pkg/ip/veth.ts: the veth pair every routed or bridged plugin starts from (SPEC-DIGEST §0.8): the container end
-// named CNI_IFNAME, the host end `veth<8 hex>`, both up, accept_ra off on the host end.
+// named CNI_IFNAME, the host end `veth<8 hex>`, both up (the container end optionally left down), accept_ra off on
+// the host end.
 import { EEXIST } from "../sys/libc.ts";
 import type { NetNS } from "../ns/netns.ts";
-import { addLink, getLinkByName, setLinkUp, type Link } from "./link.ts";
-import { hasErrno, isNotFound, type NetlinkSocket } from "./nl/socket.ts";
+import { addLink, getLinkByName, linkExists, setLinkUp, type Link } from "./link.ts";
+import { hasErrno, type NetlinkSocket } from "./nl/socket.ts";
 import { writeSysctl } from "./sysctl.ts";
 
 const NAME_TRIES = 10;
@@ -21,12 +22,18 @@ export interface VethOptions {
   mac?: string;
   /** A fixed host-side name instead of a random one. */
   hostName?: string;
+  /**
+   * Whether to bring the container end up (default true, as ptp wants). bridge passes false and brings it up once
+   * it is configured, as upstream does: IPv6 then starts (and runs DAD) only after accept_dad is set, and a disabled
+   * container interface never comes up.
+   */
+  containerUp?: boolean;
 }
 
 /**
  * Creates the pair from the container netns (ctrSock lives there) with the peer placed straight into the host
- * netns, brings both up and returns both links as seen afterwards. Call it from the host netns (hostSock's).
- * Throws upstream's texts on name clashes.
+ * netns, brings both up (the container end unless `containerUp` is false) and returns both links as seen
+ * afterwards. Call it from the host netns (hostSock's). Throws upstream's texts on name clashes.
  */
 export function setupVeth(ctrSock: NetlinkSocket, hostSock: NetlinkSocket, hostNs: NetNS, opts: VethOptions): { host: Link; container: Link } {
   let hostName = "";
@@ -49,11 +56,13 @@ export function setupVeth(ctrSock: NetlinkSocket, hostSock: NetlinkSocket, hostN
       throw new Error(`container veth name (${JSON.stringify(opts.ifname)}) peer provided (${JSON.stringify(hostName)}) already exists`); // upstream text
     }
   }
-  const container = getLinkByName(ctrSock, opts.ifname);
-  try {
-    setLinkUp(ctrSock, container.index);
-  } catch (e) {
-    throw new Error(`failed to set ${JSON.stringify(opts.ifname)} up: ${(e as Error).message}`, { cause: e });
+  if (opts.containerUp ?? true) {
+    const container = getLinkByName(ctrSock, opts.ifname);
+    try {
+      setLinkUp(ctrSock, container.index);
+    } catch (e) {
+      throw new Error(`failed to set ${JSON.stringify(opts.ifname)} up: ${(e as Error).message}`, { cause: e });
+    }
   }
   let host = getLinkByName(hostSock, hostName);
   try {
@@ -70,14 +79,4 @@ export function setupVeth(ctrSock: NetlinkSocket, hostSock: NetlinkSocket, hostN
   }
   host = getLinkByName(hostSock, hostName);
   return { host, container: getLinkByName(ctrSock, opts.ifname) };
-}
-
-function linkExists(sock: NetlinkSocket, name: string): boolean {
-  try {
-    getLinkByName(sock, name);
-    return true;
-  } catch (e) {
-    if (isNotFound(e)) return false;
-    throw e;
-  }
 }

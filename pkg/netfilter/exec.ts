@@ -30,8 +30,19 @@ export function findTool(name: string): string | null {
   return path;
 }
 
+let changes = 0;
+
+/**
+ * Returns a number that changes whenever this process is about to run a tool that may change netfilter state (every
+ * tool but the `*-save` readers), so a copy of a table read earlier can tell it may be out of date.
+ */
+export function netfilterChanges(): number {
+  return changes;
+}
+
 /** Returns the outcome of running a tool with optional stdin. Throws NetfilterUnavailableError when it cannot be found or started. */
 export function runTool(name: string, args: string[], stdin?: string): ToolRun {
+  if (!name.endsWith("-save")) changes++;
   const path = findTool(name);
   if (path === null) throw new NetfilterUnavailableError(name, `failed to find ${JSON.stringify(name)} in $PATH`);
   let p;

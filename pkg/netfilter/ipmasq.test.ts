@@ -2,10 +2,12 @@
 // start from are real iptables-save / nft -j output (test/golden/netfilter-*).
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { CniError } from "../cni/errors.ts";
 import { parseCIDR, type IPNet } from "../ip/cidr.ts";
 import { iptablesRestoreText, parseIptablesSave } from "./iptables.ts";
 import {
-  iptablesSetupLines, iptablesTeardownLines, nftSetupBatch, nftTeardownBatch, selectMasqBackend, staleMasqChains,
+  configuredMasqBackend, iptablesSetupLines, iptablesTeardownLines, nftSetupBatch, nftTeardownBatch, selectMasqBackend,
+  staleMasqChains,
 } from "./ipmasq.ts";
 import { parseNftTable } from "./nftables.ts";
 
@@ -118,4 +120,17 @@ test("selectMasqBackend: explicit values pass, others fail with upstream's text"
   expect(() => selectMasqBackend("ebtables")).toThrow('unknown ipmasq backend "ebtables"');
   expect(() => selectMasqBackend("")).toThrow('unknown ipmasq backend ""');
   expect(() => selectMasqBackend("NFTables")).toThrow('unknown ipmasq backend "NFTables"');
+});
+
+test("configuredMasqBackend: nothing when ipMasq is off, a bad name is an invalid network config (code 7)", () => {
+  expect(configuredMasqBackend(false, "ebtables")).toBeUndefined();
+  expect(configuredMasqBackend(true, "nftables")).toBe("nftables");
+  let err: unknown;
+  try {
+    configuredMasqBackend(true, "ebtables");
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(CniError);
+  expect({ code: (err as CniError).code, msg: (err as CniError).msg }).toEqual({ code: 7, msg: 'unknown ipmasq backend "ebtables"' });
 });

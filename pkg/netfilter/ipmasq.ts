@@ -1,6 +1,7 @@
 // pkg/netfilter/ipmasq.ts: IP masquerade for bridge and ptp (`ipMasq`, `ipMasqBackend`), SPEC-DIGEST §0.9. Two
 // backends with upstream's names, rules and comments, so a DEL by the Go plugins cleans what we made and the other way
 // round. Each call reads the state once and writes one batch per family (iptables) or one transaction (nftables).
+import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../cni/errors.ts";
 import { formatIP, networkOf, type IPNet } from "../ip/cidr.ts";
 import { NetfilterUnavailableError } from "./exec.ts";
 import {
@@ -45,6 +46,19 @@ export function selectMasqBackend(configured: string | undefined): MasqBackend {
   if (configured === undefined) return !isIptablesUsable(4) && isNftUsable() ? "nftables" : "iptables";
   if (configured === "iptables" || configured === "nftables") return configured;
   throw new Error(`unknown ipmasq backend ${goQuote(configured)}`); // upstream text (SetupIPMasqForNetworks)
+}
+
+/**
+ * Returns the backend an ipMasq ADD will use, or undefined when masquerade is off. Judged before anything is created,
+ * so a bad `ipMasqBackend` leaves nothing behind: it throws CniError 7 (invalid network config) with upstream's text.
+ */
+export function configuredMasqBackend(ipMasq: boolean, configured: string | undefined): MasqBackend | undefined {
+  if (!ipMasq) return undefined;
+  try {
+    return selectMasqBackend(configured);
+  } catch (e) {
+    throw new CniError(ERR_INVALID_NETWORK_CONFIG, (e as Error).message);
+  }
 }
 
 /**

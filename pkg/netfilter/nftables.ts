@@ -3,6 +3,7 @@
 // for upstream, so the objects and comments in the kernel come out the same.
 import { NetfilterBatchError, NetfilterUnavailableError, runTool } from "./exec.ts";
 import { goQuote } from "./names.ts";
+import { nftTableExists } from "./nft-netlink.ts";
 
 /** One rule of a listed table (`nft -j`), with the fields we act on. */
 export interface NftRule {
@@ -33,10 +34,13 @@ export interface NftTable {
 }
 
 /**
- * Returns the table, or undefined when it does not exist. Throws NetfilterUnavailableError when nft is missing or
+ * Returns the table, or undefined when it does not exist (asked of the kernel first, nft only for a table that is
+ * there or when the kernel cannot be asked). Throws NetfilterUnavailableError when nft is needed but missing or
  * cannot list tables at all, and an Error when the table exists but cannot be listed.
  */
 export function readNftTable(family: string, name: string): NftTable | undefined {
+  // Most hosts have none of our tables: the kernel says so in-process, where nft would take two processes.
+  if (nftTableExists(family, name) === false) return undefined;
   const p = runTool("nft", ["-j", "list", "table", family, name]);
   if (p.exitCode === 0) return parseNftTable(p.stdout, family, name);
   // A failed listing means "no such table" or "nft does not work"; ask for the table names instead of reading the

@@ -75,6 +75,15 @@ export function openNetns(path: string): NetNS {
   return new NetNS(path, fd);
 }
 
+/** Returns openNetns(path) for CNI_NETNS; throws `failed to open netns "<path>": <why>` (upstream text) when it fails. */
+export function openContainerNetns(path: string): NetNS {
+  try {
+    return openNetns(path);
+  } catch (e) {
+    throw new Error(`failed to open netns ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e }); // upstream text
+  }
+}
+
 /** Returns the path of the calling thread's netns (`/proc/self` would name the main thread's, see BUN-NOTES §1). */
 export function currentNetnsPath(): string {
   return THREAD_NETNS;

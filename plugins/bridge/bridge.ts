@@ -3,21 +3,22 @@
 // the bridge (or `<bridge>.<vlan>`) gets the gateway, and masquerade covers the container's addresses. A failed ADD
 // undoes its veth, spoof check, reservation and masquerade; the bridge stays, as it is shared (upstream never
 // deletes it).
-import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../../pkg/cni/errors.ts";
-import { ALL_VERSIONS, type CmdArgs, type DNS, type Plugin, type Result } from "../../pkg/cni/types.ts";
+import { isDnsSet } from "../../pkg/cni/dns.ts";
+import { ALL_VERSIONS, type CmdArgs, type Plugin, type Result } from "../../pkg/cni/types.ts";
 import { Undo } from "../../pkg/cni/undo.ts";
-import { formatCIDR, parseCIDR, type IPNet } from "../../pkg/ip/cidr.ts";
-import { listAddrs } from "../../pkg/ip/address.ts";
+import { formatCIDR, parseCIDR } from "../../pkg/ip/cidr.ts";
+import { delContainerLink } from "../../pkg/ip/container-link.ts";
 import { enableForward } from "../../pkg/ip/forward.ts";
-import { delLink, getLinkByName, setLinkDown, setLinkUp, type Link } from "../../pkg/ip/link.ts";
-import { isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
+import { delLink, getLinkByName, setLinkUp, type Link } from "../../pkg/ip/link.ts";
+import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { writeSysctl } from "../../pkg/ip/sysctl.ts";
 import { setupVeth } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
-import { selectMasqBackend, setupIPMasq, teardownIPMasq, type MasqBackend } from "../../pkg/netfilter/ipmasq.ts";
+import { configuredMasqBackend, setupIPMasq, teardownIPMasq, type MasqBackend } from "../../pkg/netfilter/ipmasq.ts";
+import { checkIPMasqAvailable, gcIPMasqOfConf, runAllSteps } from "../../pkg/netfilter/ipmasq-gc-status.ts";
 import { setupSpoofCheck, spoofCheckId, teardownSpoofCheck } from "../../pkg/netfilter/mac-spoofchk.ts";
-import { NetnsNotExistError, openNetns, withNetns, type NetNS } from "../../pkg/ns/netns.ts";
+import { openContainerNetns, openNetns, withNetns, type NetNS } from "../../pkg/ns/netns.ts";
 import { checkAttachment } from "./check.ts";
 import { loadConf, validateForAdd, type BridgeConf } from "./config.ts";
 import { calcGateways, ensureAddr, ensureVlanInterface } from "./gateway.ts";
@@ -26,22 +27,12 @@ import { ensureBridge, setupPort, waitPortUp, bridgeByName } from "./port.ts";
 const q = JSON.stringify;
 const msg = (e: unknown) => (e as Error).message;
 
-/** The backend an ipMasq ADD uses; judged before anything is created, so a bad value leaves nothing behind. */
-function masqBackend(conf: BridgeConf): MasqBackend | undefined {
-  if (!conf.ipMasq || !conf.isLayer3) return undefined;
-  try {
-    return selectMasqBackend(conf.ipMasqBackend);
-  } catch (e) {
-    throw new CniError(ERR_INVALID_NETWORK_CONFIG, msg(e));
-  }
-}
-
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdin, args.args);
   validateForAdd(conf);
-  const backend = masqBackend(conf);
+  const backend = configuredMasqBackend(conf.ipMasq && conf.isLayer3, conf.ipMasqBackend);
   // Upstream opens the netns after it made the bridge; first, so a bad path leaves no bridge behind.
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   // Sockets live in the netns they were opened in: one per side, opened up front, usable from the host thread.
   using hostSock = openRouteSocket();
   using ctrSock = openRouteSocket(ctrNs);
@@ -55,12 +46,13 @@ async function add(args: CmdArgs): Promise<Result> {
   });
   const undo = new Undo();
   try {
-    const veth = setupVeth(ctrSock, hostSock, hostNs, { ifname: args.ifname, mtu: conf.mtu > 0 ? conf.mtu : undefined, mac: conf.mac });
+    // The container end stays down until it is configured (as upstream's), so IPv6 starts (and runs DAD) only once
+    // accept_dad is set, and a disabled container interface never comes up.
+    const veth = setupVeth(ctrSock, hostSock, hostNs, {
+      ifname: args.ifname, mtu: conf.mtu > 0 ? conf.mtu : undefined, mac: conf.mac, containerUp: false,
+    });
     // Deleting one end of a veth deletes both (and so the bridge port).
     undo.push("veth", () => delLink(ctrSock, veth.container.index));
-    // setupVeth brings the container end up; upstream's leaves it down until it is configured. Down again, so IPv6
-    // starts (and runs DAD) only once accept_dad is set, and a disabled container interface stays down.
-    if (conf.isLayer3 || conf.disableContainerInterface) setLinkDown(ctrSock, veth.container.index);
     setupPort(hostSock, br, veth.host, {
       hairpin: conf.hairpinMode,
       isolated: conf.portIsolation,
@@ -192,33 +184,14 @@ async function addLayer3(args: CmdArgs, conf: BridgeConf, result: Result, ctx: L
   }
 }
 
-function openCtrNetns(path: string): NetNS {
-  try {
-    return openNetns(path);
-  } catch (e) {
-    throw new Error(`failed to open netns ${q(path)}: ${msg(e)}`, { cause: e }); // upstream text
-  }
-}
-
-function isDnsSet(d: DNS | undefined): d is DNS {
-  return d !== undefined && (d.nameservers !== undefined || d.search !== undefined || d.options !== undefined || !!d.domain);
-}
-
 async function del(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin, args.args);
   const ipamDel = () => (conf.isLayer3 ? ipamRun("DEL", conf, args.stdin) : undefined);
   // The link's addresses tell which masquerade rules are ours. When the netns or the link is already gone (or
   // CNI_NETNS is empty) upstream stops after IPAM DEL and leaks the spoof check and the masquerade; we carry on with
-  // prevResult's addresses, and failing those the chain name alone.
-  let addrs: IPNet[] | undefined;
-  if (args.netns !== "") {
-    try {
-      addrs = withNetns(args.netns, () => deleteLinkCollectAddrs(args.ifname));
-    } catch (e) {
-      // DEL may come after the netns is gone, or twice.
-      if (!(e instanceof NetnsNotExistError)) throw e;
-    }
-  }
+  // prevResult's addresses, and failing those the chain name alone. Deleting the container end takes the host end
+  // and the bridge port with it.
+  let addrs = delContainerLink(args.netns, args.ifname);
   await ipamDel();
   if (conf.macspoofchk) {
     try {
@@ -228,41 +201,13 @@ async function del(args: CmdArgs): Promise<void> {
     }
   }
   if (!conf.isLayer3 || !conf.ipMasq) return;
-  if (!addrs?.length) addrs = (conf.prevResult?.ips ?? []).map((i) => parseCIDR(i.address)!);
+  if (addrs.length === 0) addrs = (conf.prevResult?.ips ?? []).map((i) => parseCIDR(i.address)!);
   teardownIPMasq({ network: conf.name, ifname: args.ifname, containerId: args.containerId, ips: addrs });
-}
-
-/** Deletes the container end (taking the host end and the bridge port with it); returns its global addresses. */
-function deleteLinkCollectAddrs(ifname: string): IPNet[] {
-  using sock = openRouteSocket();
-  let link: Link;
-  try {
-    link = getLinkByName(sock, ifname);
-  } catch (e) {
-    if (isNotFound(e)) return [];
-    throw new Error(`failed to lookup ${q(ifname)}: ${msg(e)}`, { cause: e }); // upstream text
-  }
-  const addrs = listAddrs(sock, { index: link.index }).filter((a) => isGlobalUnicast(a.ip.family, a.ip.value)).map((a) => ({ ip: a.ip, prefix: a.prefix }));
-  try {
-    delLink(sock, link.index);
-  } catch (e) {
-    if (!isNotFound(e)) throw new Error(`failed to delete ${q(ifname)}: ${msg(e)}`, { cause: e }); // upstream text
-  }
-  return addrs;
-}
-
-// Go's net.IP.IsGlobalUnicast: not unspecified, loopback, link-local, multicast or the IPv4 broadcast address.
-function isGlobalUnicast(family: 4 | 6, v: bigint): boolean {
-  if (family === 4) {
-    const top = Number(v >> 24n);
-    return v !== 0n && v !== 0xffffffffn && top !== 127 && top < 224 && (v >> 16n) !== 0xa9fen;
-  }
-  return v !== 0n && v !== 1n && (v >> 118n) !== 0x3fan && (v >> 120n) !== 0xffn;
 }
 
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin, args.args);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   // upstream quirk: IPAM CHECK runs even without an IPAM type, and then fails ("no plugin name provided").
   await ipamRun("CHECK", conf, args.stdin);
   const prev = conf.prevResult;
@@ -272,9 +217,22 @@ async function check(args: CmdArgs): Promise<void> {
   checkAttachment({ hostSock, ctrSock, ctrNs, netns: args.netns, ifname: args.ifname, bridge: conf.bridge, promiscMode: conf.promiscMode, prev });
 }
 
+/** STATUS: with IPAM, its answer (host-local: 50 when its store is not writable), then 50 when ipMasq has no netfilter tool. */
 async function status(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin, args.args, true);
-  if (conf.isLayer3) await ipamRun("STATUS", conf, args.stdin);
+  if (!conf.isLayer3) return;
+  await ipamRun("STATUS", conf, args.stdin);
+  checkIPMasqAvailable(conf.ipMasq, conf.ipMasqBackend);
 }
 
-export const bridge: Plugin = { name: "bridge", versions: ALL_VERSIONS, add, del, check, status };
+/**
+ * Our addition (upstream declares no GC): with IPAM, GC forwarded to it (the spec has delegating plugins pass it
+ * on), then the masquerade rules of this network's attachments missing from `cni.dev/valid-attachments` removed.
+ */
+async function gc(args: CmdArgs): Promise<void> {
+  const conf = loadConf(args.stdin, args.args, true);
+  if (!conf.isLayer3) return;
+  await runAllSteps([() => ipamRun("GC", conf, args.stdin), () => gcIPMasqOfConf(conf.name, args.stdin)]);
+}
+
+export const bridge: Plugin = { name: "bridge", versions: ALL_VERSIONS, add, del, check, status, gc };

@@ -2,10 +2,10 @@
 // sources and text, and the ADD-only checks, each with upstream's words; plus calcGateways on IPAM results, and the
 // bridge link the ADD creates against iproute2's bytes.
 import { describe, expect, test } from "bun:test";
-import { CniError } from "../../pkg/cni/errors.ts";
 import type { Result } from "../../pkg/cni/types.ts";
 import { encodeNewLink } from "../../pkg/ip/link.ts";
 import { golden, hex } from "../../test/support/golden.ts";
+import { cniErrorOf } from "../../test/support/thrown.ts";
 import { collectVlanTrunk, loadConf, parseGoMAC, validateForAdd } from "./config.ts";
 import { calcGateways } from "./gateway.ts";
 import { bridgeSpec } from "./port.ts";
@@ -15,14 +15,7 @@ const base = { cniVersion: "1.0.0", name: "brnet", type: "bridge" };
 const load = (o: object, cniArgs = "") => loadConf(enc({ ...base, ...o }), cniArgs);
 
 /** Returns the error `fn` throws as {code, msg} (code 999 for a plain Error). */
-function errorOf(fn: () => unknown): { code: number; msg: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof CniError ? { code: e.code, msg: e.msg } : { code: 999, msg: (e as Error).message };
-  }
-  throw new Error("did not throw");
-}
+const errorOf = cniErrorOf;
 
 describe("loadConf", () => {
   test("defaults: cni0, everything off, L2 without an IPAM type", () => {

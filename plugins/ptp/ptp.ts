@@ -4,21 +4,24 @@
 import { loadNetConf, netConfFields } from "../../pkg/cni/conf.ts";
 import { bool, int, str, struct } from "../../pkg/cni/decode.ts";
 import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../../pkg/cni/errors.ts";
-import { ALL_VERSIONS, type CmdArgs, type DNS, type IPConfig, type NetConf, type Plugin, type Result } from "../../pkg/cni/types.ts";
+import { isDnsSet } from "../../pkg/cni/dns.ts";
+import { ALL_VERSIONS, type CmdArgs, type IPConfig, type NetConf, type Plugin, type Result } from "../../pkg/cni/types.ts";
 import { Undo } from "../../pkg/cni/undo.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { networkOf, parseCIDR, parseIP, type IPNet } from "../../pkg/ip/cidr.ts";
-import { addAddr, listAddrs } from "../../pkg/ip/address.ts";
+import { addAddr } from "../../pkg/ip/address.ts";
 import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/ip/check.ts";
 import { enableForward } from "../../pkg/ip/forward.ts";
+import { delContainerLink } from "../../pkg/ip/container-link.ts";
 import { delLink, getLinkByName, type Link } from "../../pkg/ip/link.ts";
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../pkg/ip/nl/consts.ts";
-import { hasErrno, isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
+import { hasErrno, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { addRoute, delRoute } from "../../pkg/ip/route.ts";
 import { setupVeth } from "../../pkg/ip/veth.ts";
-import { selectMasqBackend, setupIPMasq, teardownIPMasq, type MasqBackend } from "../../pkg/netfilter/ipmasq.ts";
-import { NetnsNotExistError, openNetns, withNetns } from "../../pkg/ns/netns.ts";
+import { configuredMasqBackend, setupIPMasq, teardownIPMasq } from "../../pkg/netfilter/ipmasq.ts";
+import { checkIPMasqAvailable, gcIPMasqOfConf, runAllSteps } from "../../pkg/netfilter/ipmasq-gc-status.ts";
+import { openContainerNetns, openNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { EEXIST } from "../../pkg/sys/libc.ts";
 
 const ptpConf = struct("NetConf", { ...netConfFields, ipMasq: bool, ipMasqBackend: str, mtu: int });
@@ -34,21 +37,11 @@ function loadConf(stdin: Uint8Array): PtpConf {
   return { ...c, ipMasq: c.ipMasq ?? false, mtu: c.mtu ?? 0 };
 }
 
-/** The backend an ipMasq ADD uses; checked before anything is created, so a bad value leaves nothing behind. */
-function masqBackend(conf: PtpConf): MasqBackend | undefined {
-  if (!conf.ipMasq) return undefined;
-  try {
-    return selectMasqBackend(conf.ipMasqBackend);
-  } catch (e) {
-    throw new CniError(ERR_INVALID_NETWORK_CONFIG, (e as Error).message);
-  }
-}
-
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdin);
-  const backend = masqBackend(conf);
+  const backend = configuredMasqBackend(conf.ipMasq, conf.ipMasqBackend);
   if (conf.mtu < 0) throw new CniError(ERR_INVALID_NETWORK_CONFIG, `invalid MTU ${conf.mtu}`);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   // Sockets live in the netns they were opened in: one per side, opened up front, usable from the host thread.
   // Opened outside the try so the undo steps can still use them.
   using hostSock = openRouteSocket();
@@ -88,14 +81,6 @@ async function add(args: CmdArgs): Promise<Result> {
   } catch (e) {
     await undo.run();
     throw e;
-  }
-}
-
-function openCtrNetns(path: string) {
-  try {
-    return openNetns(path);
-  } catch (e) {
-    throw new Error(`failed to open netns ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e }); // upstream text
   }
 }
 
@@ -154,50 +139,20 @@ function setupHostVeth(sock: NetlinkSocket, veth: Link, ips: IPConfig[]): void {
   }
 }
 
-function isDnsSet(d: DNS | undefined): d is DNS {
-  return d !== undefined && (d.nameservers !== undefined || d.search !== undefined || d.options !== undefined || !!d.domain);
-}
-
 async function del(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin);
   await ipamRun("DEL", conf, args.stdin);
   // The link's addresses tell which masquerade rules are ours; when the netns or link is already gone, fall back to
   // prevResult, and failing that the chain name alone (upstream leaks the chain in those cases).
-  let addrs: IPNet[] = [];
-  if (args.netns !== "") {
-    try {
-      addrs = withNetns(args.netns, () => deleteLinkCollectAddrs(args.ifname));
-    } catch (e) {
-      // DEL may come after the netns is gone, or twice.
-      if (!(e instanceof NetnsNotExistError)) throw e;
-    }
-  }
+  let addrs = delContainerLink(args.netns, args.ifname);
   if (!conf.ipMasq) return;
   if (addrs.length === 0) addrs = (conf.prevResult?.ips ?? []).map((i) => parseCIDR(i.address)!);
   teardownIPMasq({ network: conf.name, ifname: args.ifname, containerId: args.containerId, ips: addrs });
 }
 
-function deleteLinkCollectAddrs(ifname: string): IPNet[] {
-  using sock = openRouteSocket();
-  let link: Link;
-  try {
-    link = getLinkByName(sock, ifname);
-  } catch (e) {
-    if (isNotFound(e)) return [];
-    throw e;
-  }
-  const addrs = listAddrs(sock, { index: link.index }).filter((a) => a.scope === 0).map((a) => ({ ip: a.ip, prefix: a.prefix }));
-  try {
-    delLink(sock, link.index);
-  } catch (e) {
-    if (!isNotFound(e)) throw new Error(`failed to delete ${JSON.stringify(ifname)}: ${(e as Error).message}`, { cause: e });
-  }
-  return addrs;
-}
-
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   await ipamRun("CHECK", conf, args.stdin);
   const prev = conf.prevResult;
   if (!prev) throw new Error("ptp: Required prevResult missing"); // upstream text
@@ -220,8 +175,20 @@ async function check(args: CmdArgs): Promise<void> {
   });
 }
 
+/** STATUS: IPAM's answer (host-local: 50 when its store is not writable), then 50 when ipMasq has no netfilter tool. */
 async function status(args: CmdArgs): Promise<void> {
-  await ipamRun("STATUS", loadConf(args.stdin), args.stdin);
+  const conf = loadConf(args.stdin);
+  await ipamRun("STATUS", conf, args.stdin);
+  checkIPMasqAvailable(conf.ipMasq, conf.ipMasqBackend);
 }
 
-export const ptp: Plugin = { name: "ptp", versions: ALL_VERSIONS, add, del, check, status };
+/**
+ * Our addition (upstream declares no GC): GC forwarded to IPAM (the spec has delegating plugins pass it on), then
+ * the masquerade rules of this network's attachments missing from `cni.dev/valid-attachments` removed.
+ */
+async function gc(args: CmdArgs): Promise<void> {
+  const conf = loadConf(args.stdin);
+  await runAllSteps([() => ipamRun("GC", conf, args.stdin), () => gcIPMasqOfConf(conf.name, args.stdin)]);
+}
+
+export const ptp: Plugin = { name: "ptp", versions: ALL_VERSIONS, add, del, check, status, gc };

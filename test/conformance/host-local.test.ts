@@ -11,29 +11,24 @@
 // Two rows compare looser for reasons that are not version differences: the tail of a JSON syntax error is the
 // parser's own text (Go: "unexpected end of JSON input"), so only the code and the upstream prefix are compared;
 // and with two requested IPs in one set, Go's choice comes from map order and varies from run to run.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
-import { cniEnv, GO, OURS, runPlugin, spawnPlugin, type Run } from "../support/run-plugin.ts";
-import { RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
-import { namesAndContents, snapshotDir, sweepTempDirs, tempDir, underUmask, type Entry } from "../support/temp-dir.ts";
-import { hostLocalConf as conf, NET, type Ip } from "../support/host-local.ts";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import {
+  DIR, GO_VERSIONS, goPlugins, maskGoResult, otherImpl as other, type Impl,
+} from "../support/conformance.ts";
+import { hostLocalConf as conf, NET } from "../support/host-local.ts";
+import { tempNetns, type TempNetns } from "../support/netns.ts";
+import type { Ip } from "../support/result.ts";
+import { cniEnv, runPlugin, spawnPlugin, type Run } from "../support/run-plugin.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
+import { namesAndContents, snapshotDir, tempDir, underUmask, type Entry } from "../support/temp-dir.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
-const hasGo = existsSync(`${GO}/host-local`);
-const skipReason = hasGo ? "" : ` (skipped: ${GO}/host-local is absent; make test installs it)`;
-const GO_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"];
+const { hasGo, skipReason } = goPlugins("host-local");
 const TAG = "hlc"; // every netns and /tmp directory of this file starts with `<RUN_PREFIX>-hlc-`
 
 const host = hasGo ? tempNetns(`${TAG}-host`) : undefined;
-afterAll(() => {
-  host?.[Symbol.dispose]();
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-  sweepTempDirs(`${RUN_PREFIX}-${TAG}-`);
-});
-
-type Impl = "go" | "ours";
-const DIR: Record<Impl, string> = { go: GO, ours: OURS };
-const other = (impl: Impl): Impl => (impl === "go" ? "ours" : "go");
+cleanUpAfterAll(TAG, host);
 
 interface CallOpts {
   id?: string;
@@ -48,18 +43,6 @@ function envOf(verb: string, ctr: TempNetns, o: CallOpts): Record<string, string
 /** Runs one implementation's host-local once, as a runtime does. */
 function call(impl: Impl, verb: string, ctr: TempNetns, stdin: object | string, o: CallOpts = {}): Run {
   return runPlugin("host-local", { dir: DIR[impl], hostNetns: host!.name, env: envOf(verb, ctr, o), stdin });
-}
-
-/** Masks difference 1: v1.1.1 prints an empty `dns` in 1.x results, v1.9.1 leaves it out. */
-function maskGoResult(json: any): any {
-  if (json && typeof json === "object" && "cniVersion" in json && versionAtLeast(json.cniVersion, "1.0.0")) {
-    const dns = json.dns;
-    if (dns && typeof dns === "object" && Object.keys(dns).length === 0) {
-      const { dns: _empty, ...rest } = json;
-      return rest;
-    }
-  }
-  return json;
 }
 
 /** Masks difference 2: v1.1.1 writes reservations and last_reserved_ip files 0644 where v1.9.1 writes 0600. */

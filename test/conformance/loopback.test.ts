@@ -5,25 +5,19 @@
 // Go v1.1.1 is older than the v1.9.1 behaviour we implement. One difference is known, deliberate and masked
 // (maskGoResult): v1.1.1 prints `"dns": {}` in the 1.x-shaped result; v1.9.1 omits an empty dns. Results converted
 // to 0.1.0 (no cniVersion in the config) carry `dns: {}` in both, and are compared unmasked.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { cniEnv, GO, OURS, runPlugin, type Run } from "../support/run-plugin.ts";
-import { ipJson, RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
+import { describe, expect, test } from "bun:test";
+import { DIR, goPlugins, type Impl } from "../support/conformance.ts";
+import { ipJson, RUN_PREFIX, tempNetns, type TempNetns } from "../support/netns.ts";
+import { cniEnv, runPlugin, type Run } from "../support/run-plugin.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
 // Debian's package brings host-local and loopback together; its marker is the same as the host-local suite's.
-const hasGo = existsSync(`${GO}/host-local`);
-const skipReason = hasGo ? "" : ` (skipped: ${GO}/host-local is absent; make test installs the Go plugins)`;
+const { hasGo, skipReason } = goPlugins("host-local");
 const TAG = "loc"; // every netns of this file starts with `<RUN_PREFIX>-loc-`
 
 const host = hasGo ? tempNetns(`${TAG}-host`) : undefined;
-afterAll(() => {
-  host?.[Symbol.dispose]();
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-});
-
-type Impl = "go" | "ours";
-const DIR: Record<Impl, string> = { go: GO, ours: OURS };
+cleanUpAfterAll(TAG, host);
 
 function call(impl: Impl, verb: string, netns: string, stdin: object): Run {
   return runPlugin("loopback", { dir: DIR[impl], hostNetns: host!.name, env: cniEnv(verb, netns, "eth0"), stdin });

@@ -10,32 +10,25 @@
 // Chain names need no masking: both hash network + container ID. Link attributes upstream does not set are not
 // compared (v1.1.1 creates the veth with txqueuelen 0, v1.9.1 and ours leave the kernel's 1000).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { cniEnv, GO, OURS, runPlugin, spawnPlugin, type Run } from "../support/run-plugin.ts";
-import { canUseNetns, RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
-import { namesAndContents, snapshotDir, sweepTempDirs, tempDir, type TempDir } from "../support/temp-dir.ts";
+import { DIR, maskAttachmentResult, side, type Impl, type Side } from "../support/conformance.ts";
 import { hostLocalConf, NET } from "../support/host-local.ts";
-import {
-  addrsOf, cniNatLines, linkNames, linksIn, MAC, masqChain, natRules, routesIn, sysctlIn, VETH_NAME, type RouteState,
-} from "../support/ptp.ts";
+import { linkNames, routesIn, type RouteState } from "../support/link-state.ts";
+import { cniNatLines, masqChain, natRules } from "../support/masquerade.ts";
+import { tempNetns, type TempNetns } from "../support/netns.ts";
+import { sysctlIn } from "../support/ns-exec.ts";
+import { addrsOf, linksIn } from "../support/ptp.ts";
+import { VETH_NAME } from "../support/result.ts";
+import { cniEnv, mustSkip, runPlugin, spawnPlugin, type Run } from "../support/run-plugin.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
+import { namesAndContents, snapshotDir, tempDir, type TempDir } from "../support/temp-dir.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
 const TAG = "ptpc"; // every netns and /tmp directory of this file starts with `<RUN_PREFIX>-ptpc-`
-const hasGo = existsSync(`${GO}/ptp`) && existsSync(`${GO}/host-local`);
-const hasTools = ["ip", "iptables-save", "ip6tables-save"].every((t) => Bun.which(t) !== null);
-const skip = !canUseNetns() || !hasGo || !hasTools || !existsSync(`${OURS}/ptp`);
-if (skip) console.warn(`ptp conformance skipped: needs root, ${GO}/ptp and host-local, iptables-save and our bin/ptp`);
-
-afterAll(() => {
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-  sweepTempDirs(`${RUN_PREFIX}-${TAG}-`);
-});
+const skip = mustSkip("ptp conformance", { tools: ["ip", "iptables-save", "ip6tables-save"], ours: ["ptp"], go: ["ptp", "host-local"] });
+cleanUpAfterAll(TAG);
 
 // IPv6 DAD makes a dual-stack ADD take 1-2 s; bun's default 5 s per test is too tight for a loaded machine.
 const TIMEOUT_MS = 20_000;
-
-type Impl = "go" | "ours";
-const DIR: Record<Impl, string> = { go: GO, ours: OURS };
 
 /** Runs one implementation's ptp as a runtime does; CNI_PATH is its own directory, so Go's finds Go's host-local. */
 function call(impl: Impl, verb: string, host: TempNetns, netns: string, stdin: object, id = "ctr1"): Run {
@@ -52,21 +45,8 @@ function conf(version: string, dataDir: string, ipam: object): Record<string, un
   return hostLocalConf(version, dataDir, ipam, { ipMasq: true });
 }
 
-/** Returns the result with its random parts masked (after checking their form) and Go v1.1.1's empty dns dropped. */
-function maskResult(json: any): any {
-  const out = structuredClone(json);
-  if (out && versionAtLeast(out.cniVersion, "1.0.0") && out.dns && Object.keys(out.dns).length === 0) delete out.dns;
-  for (const [i, itf] of (out?.interfaces ?? []).entries()) {
-    if (i === 0) {
-      expect(itf.name).toMatch(VETH_NAME);
-      itf.name = "<veth>";
-    }
-    expect(itf.mac).toMatch(MAC);
-    itf.mac = "<mac>";
-    if (itf.sandbox !== undefined) itf.sandbox = "<sandbox>";
-  }
-  return out;
-}
+/** Returns the result with its random parts masked (the host veth is interface 0) and Go v1.1.1's empty dns dropped. */
+const maskResult = (json: any) => maskAttachmentResult(json, 0);
 
 /** Everything one attachment changed in its host and container netns, with the host veth's name masked. */
 function stateOf(host: TempNetns, ctr: TempNetns) {
@@ -92,27 +72,6 @@ function stateOf(host: TempNetns, ctr: TempNetns) {
   };
 }
 
-/** One implementation's own throwaway world. */
-interface Side {
-  host: TempNetns;
-  ctr: TempNetns;
-  data: TempDir;
-  [Symbol.dispose](): void;
-}
-function side(impl: Impl): Side {
-  const host = tempNetns(`${TAG}-${impl}host`);
-  const ctr = tempNetns(`${TAG}-${impl}ctr`);
-  const data = tempDir(`${TAG}-${impl}data`);
-  return {
-    host, ctr, data,
-    [Symbol.dispose]() {
-      ctr[Symbol.dispose]();
-      host[Symbol.dispose]();
-      data[Symbol.dispose]();
-    },
-  };
-}
-
 const CASES: [string, string, object][] = [
   ["0.2.0", "single stack", SINGLE],
   ["0.3.1", "dual stack", DUAL],
@@ -122,8 +81,8 @@ const CASES: [string, string, object][] = [
 
 describe.skipIf(skip)("ptp: Go v1.1.1 vs ours", () => {
   test.each(CASES)("%s %s + ipMasq + routes: same result, same kernel state, same nat rules, same store; DEL undoes all", async (version, _label, ipam) => {
-    using go = side("go");
-    using ours = side("ours");
+    using go = side(TAG, "go");
+    using ours = side(TAG, "ours");
     // Both ADDs at once (separate netns and stores): each waits about a second for IPv6 DAD.
     const add = (impl: Impl, s: Side) =>
       spawnPlugin("ptp", { dir: DIR[impl], hostNetns: s.host.name, env: cniEnv("ADD", s.ctr.path), stdin: conf(version, s.data.path, ipam) });

@@ -12,28 +12,20 @@
 //   4. v1.1.1 does not know spec 1.1.0: its supported list lacks "1.1.0" (row "unknown cniVersion"), and its 1.x
 //      result type lists only [1.0.0] when refusing a prevResult of another family (row in CHECK).
 // The tail of a JSON syntax error is the parser's own text, so that row compares the code and the upstream prefix.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { cniEnv, GO, OURS, runPlugin, type Run } from "../support/run-plugin.ts";
-import { RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
+import { describe, expect, test } from "bun:test";
+import { DIR, GO_VERSIONS, goPlugins, maskGoResult, type Impl } from "../support/conformance.ts";
+import { tempNetns, type TempNetns } from "../support/netns.ts";
+import { cniEnv, runPlugin, type Run } from "../support/run-plugin.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
-const hasGo = existsSync(`${GO}/static`);
-const skipReason = hasGo ? "" : ` (skipped: ${GO}/static is absent; make test installs it)`;
-const GO_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"];
+const { hasGo, skipReason } = goPlugins("static");
 const TAG = "stc"; // every netns of this file starts with `<RUN_PREFIX>-stc-`
 const NET = "stnet";
 
 const host = hasGo ? tempNetns(`${TAG}-host`) : undefined;
 const ctr = hasGo ? tempNetns(`${TAG}-ctr`) : undefined; // static never enters it, so one serves every call
-afterAll(() => {
-  ctr?.[Symbol.dispose]();
-  host?.[Symbol.dispose]();
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-});
-
-type Impl = "go" | "ours";
-const DIR: Record<Impl, string> = { go: GO, ours: OURS };
+cleanUpAfterAll(TAG, ctr, host);
 
 function call(impl: Impl, verb: string, c: TempNetns, stdin: object | string, env: Record<string, string> = {}): Run {
   return runPlugin("static", { dir: DIR[impl], hostNetns: host!.name, env: { ...cniEnv(verb, c.path), ...env }, stdin });
@@ -46,18 +38,6 @@ interface Pair {
 
 function both(verb: string, stdin: object | string, env: Record<string, string> = {}): Pair {
   return { go: call("go", verb, ctr!, stdin, env), ours: call("ours", verb, ctr!, stdin, env) };
-}
-
-/** Masks difference 1: v1.1.1 prints an empty `dns` in 1.x results, v1.9.1 leaves it out. */
-function maskGoResult(json: any): any {
-  if (json && typeof json === "object" && "cniVersion" in json && versionAtLeast(json.cniVersion, "1.0.0")) {
-    const dns = json.dns;
-    if (dns && typeof dns === "object" && Object.keys(dns).length === 0) {
-      const { dns: _empty, ...rest } = json;
-      return rest;
-    }
-  }
-  return json;
 }
 
 /** Expects the same exit status and stdout JSON (Go's masked), and the same text where no shape difference applies. */
@@ -158,12 +138,20 @@ describe.skipIf(!hasGo)(`static: Go v1.1.1 and ours${skipReason}`, () => {
       expectSame(both("CHECK", c.stdin, c.env));
     });
 
-    test.if(versionAtLeast(version, "0.4.0"))("CHECK: a prevResult of another version family (difference 4)", () => {
+    test("CHECK: a prevResult of another version family (difference 4)", () => {
       const other = versionAtLeast(version, "1.0.0") ? "0.4.0" : "1.0.0";
       const p = both("CHECK", conf(version, DUAL, { prevResult: { cniVersion: other } }));
       expect([p.go.exitCode, p.ours.exitCode]).toEqual([1, 1]);
+      if (!versionAtLeast(version, "0.4.0")) {
+        // No CHECK before 0.4.0: both refuse the verb before they read prevResult, in the same words.
+        expect(p.go.json).toEqual({ code: 1, msg: "config version does not allow CHECK" });
+        expectSame(p);
+        return;
+      }
+      const want = `could not parse prevResult: result type supports ${versionAtLeast(version, "1.0.0") ? "[1.0.0]" : "[0.3.0 0.3.1 0.4.0]"} but unmarshalled CNIVersion is "${other}"`;
+      expect(p.go.json).toEqual({ code: 999, msg: want });
       // 1.x lists [1.0.0] in v1.1.1's CNI library and [1.0.0 1.1.0] in v1.9.1's; 0.4.0 lists are the same.
-      expect(p.ours.json).toEqual({ ...p.go.json, msg: p.go.json.msg.replace("[1.0.0]", "[1.0.0 1.1.0]") });
+      expect(p.ours.json).toEqual({ code: 999, msg: want.replace("[1.0.0]", "[1.0.0 1.1.0]") });
     });
 
     // Invalid input: the same exit status, code, msg and details.

@@ -25,29 +25,22 @@
 //      undoes the other's ADD and leaves nothing; a backup Go wrote (no key) is never collected by our GC. Our
 //      backup is compared with Go's after removing exactly that key (maskOurBackup), and the crosswise tests assert
 //      the rest.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { cniEnv, GO, OURS, runPlugin, type Run } from "../support/run-plugin.ts";
-import { RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
-import { snapshotDir, sweepTempDirs, tempDir } from "../support/temp-dir.ts";
+import { DIR, GO_VERSIONS as SPOKEN, goPlugins, IMPLS, maskGoResult, type Impl } from "../support/conformance.ts";
+import { RUN_PREFIX, tempNetns, type TempNetns } from "../support/netns.ts";
+import { cniEnv, runPlugin, type Run } from "../support/run-plugin.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
+import { snapshotDir, tempDir } from "../support/temp-dir.ts";
 import { FRESH_LINK, linkState, NETWORK, NEW_MAC, OLD_MAC, prevResultFor, sysctlsOf, tuningConf, vethNetns } from "../support/tuning.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
-const hasGo = existsSync(`${GO}/tuning`);
-const skipReason = hasGo ? "" : ` (skipped: ${GO}/tuning is absent; make test installs the Go plugins)`;
-const GO_VERSIONS = ["", "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"]; // "": no cniVersion (0.1.0)
+const { hasGo, skipReason } = goPlugins("tuning");
+const GO_VERSIONS = ["", ...SPOKEN]; // "": no cniVersion (0.1.0)
 const TAG = "tuc"; // every netns and /tmp directory of this file starts with `<RUN_PREFIX>-tuc-`
 
 const host = hasGo ? tempNetns(`${TAG}-host`) : undefined;
-afterAll(() => {
-  host?.[Symbol.dispose]();
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-  sweepTempDirs(`${RUN_PREFIX}-${TAG}-`);
-});
-
-type Impl = "go" | "ours";
-const DIR: Record<Impl, string> = { go: GO, ours: OURS };
-const IMPLS: Impl[] = ["go", "ours"];
+cleanUpAfterAll(TAG, host);
 
 // The prevResult names a sandbox that is the same for both runs, so the results compare as they are; tuning
 // never looks at it.
@@ -57,13 +50,6 @@ function call(impl: Impl, verb: string, ctr: TempNetns | string, stdin: object |
   const path = typeof ctr === "string" ? ctr : ctr.path;
   const env = cniEnv(verb, path, o.ifname ?? "eth0", "ctr1", o.cniArgs === undefined ? {} : { CNI_ARGS: o.cniArgs });
   return runPlugin("tuning", { dir: DIR[impl], hostNetns: host!.name, env, stdin });
-}
-
-/** Masks difference 1: v1.1.1 prints an empty `dns` in 1.x results, v1.9.1 leaves it out. */
-function maskGoResult(json: any): any {
-  if (!json || typeof json !== "object" || !json.cniVersion || !versionAtLeast(json.cniVersion, "1.0.0")) return json;
-  const { dns, ...rest } = json;
-  return dns && Object.keys(dns).length === 0 ? rest : json;
 }
 
 /** Returns the config with IFNAME spelled out in sysctl keys, which v1.1.1's CHECK needs (difference 6). */

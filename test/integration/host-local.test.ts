@@ -2,44 +2,25 @@
 // netns), for every spec version: the result text each version prints, the store on disk byte for byte and mode for
 // mode, CHECK/DEL/DEL again, requested IPs from all three sources, round-robin, exhaustion, routes and dns, STATUS,
 // GC, and bad input that must fail with the right code and text and leave nothing behind (SPEC-DIGEST §2.1).
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { cniEnv, runPlugin, type Run } from "../support/run-plugin.ts";
-import { RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
-import { snapshotDir, sweepTempDirs, tempDir } from "../support/temp-dir.ts";
-import {
-  hostLocalConf as conf, ipamResult, lastReserved, NET, printed, reservation, storeWith, type Ip,
-} from "../support/host-local.ts";
+import { expectSilentSuccess } from "../support/expect-run.ts";
+import { hostLocalConf as conf, lastReserved, NET, reservation, storeWith } from "../support/host-local.ts";
+import { tempNetns, type TempNetns } from "../support/netns.ts";
+import { ipamResult, printed, type Ip } from "../support/result.ts";
+import { cniEnv, runPlugin, runtimeEnv, type CallOptions, type Run } from "../support/run-plugin.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
+import { snapshotDir, tempDir } from "../support/temp-dir.ts";
 import { ALL_VERSIONS } from "../../pkg/cni/types.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
 const TAG = "hli"; // every netns and /tmp directory of this file starts with `<RUN_PREFIX>-hli-`
 const host = tempNetns(`${TAG}-host`);
-afterAll(() => {
-  host[Symbol.dispose]();
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-  sweepTempDirs(`${RUN_PREFIX}-${TAG}-`);
-});
+cleanUpAfterAll(TAG, host);
 
-interface CallOpts {
-  id?: string;
-  ifname?: string;
-  cniArgs?: string;
-}
-
-/**
- * Runs our host-local once with a runtime's env; CNI_NETNS is the container netns (host-local never enters it).
- * GC and STATUS get only CNI_COMMAND (and CNI_PATH), as a runtime sends them.
- */
-function call(verb: string, ctr: TempNetns, stdin: object | string, o: CallOpts = {}): Run {
-  const extra: Record<string, string> = o.cniArgs === undefined ? {} : { CNI_ARGS: o.cniArgs };
-  const env = verb === "GC" || verb === "STATUS" ? { CNI_COMMAND: verb } : cniEnv(verb, ctr.path, o.ifname ?? "eth0", o.id ?? "ctr1", extra);
-  return runPlugin("host-local", { hostNetns: host.name, env, stdin });
-}
-
-/** Runs a verb that must succeed silently (CHECK, DEL, GC, STATUS). */
-function expectSilentSuccess(r: Run): void {
-  expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+/** Runs our host-local once with a runtime's env; CNI_NETNS is the container netns (host-local never enters it). */
+function call(verb: string, ctr: TempNetns, stdin: object | string, o: CallOptions = {}): Run {
+  return runPlugin("host-local", { hostNetns: host.name, env: runtimeEnv(verb, ctr.path, o), stdin });
 }
 
 /** Runs ADD and returns the addresses it reported (1.x results). */
@@ -110,7 +91,7 @@ test.each(["0.1.0", "0.2.0"])("%s cannot carry two IPv4 range sets: an error, no
 });
 
 describe("requested IPs", () => {
-  const cases: [string, CallOpts, object, string][] = [
+  const cases: [string, CallOptions, object, string][] = [
     ["CNI_ARGS IP=", { cniArgs: "IP=10.1.2.50" }, {}, "10.1.2.50"],
     ["CNI_ARGS IP= with a prefix, among podman's args", { cniArgs: "IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.1.2.53/24" }, {}, "10.1.2.53"],
     ["args.cni.ips", {}, { args: { cni: { ips: ["10.1.2.51"] } } }, "10.1.2.51"],

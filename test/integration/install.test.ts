@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { PLUGINS } from "../../registry.ts";
+import { PLUGINS, TOOLS } from "../../registry.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -19,7 +19,7 @@ test.skipIf(!hasMake)("make install DESTDIR= PREFIX= installs the executable and
   using dest = tempDir("install");
   const dir = `${dest.path}/opt/cni/bin`;
   make("install", `DESTDIR=${dest.path}`, "PREFIX=/opt/cni/bin");
-  const names = Object.keys(PLUGINS);
+  const names = [...Object.keys(PLUGINS), ...Object.keys(TOOLS)];
   expect(readdirSync(dir).sort()).toEqual(["cni-plugins", ...names].sort());
   for (const n of names) expect(readlinkSync(`${dir}/${n}`)).toBe("cni-plugins");
   const v = Bun.spawnSync([`${dir}/loopback`], { env: { CNI_COMMAND: "VERSION" } });

@@ -4,48 +4,31 @@
 // sysctls, the masquerade rules and the store on disk; CHECK, DEL, DEL again. Then IPv6, dual stack, nftables, MTU,
 // dns, the DELs a runtime sends after the netns is gone, STATUS, rollback after a failed ADD, bad input, and two
 // containers that reach each other through the host (SPEC-DIGEST §0.8, §0.9, §1.2).
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
-import { cniEnv, OURS, runPlugin, type Run } from "../support/run-plugin.ts";
-import { canUseNetns, RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
-import { snapshotDir, sweepTempDirs, tempDir, type Entry } from "../support/temp-dir.ts";
-import { hostLocalConf, lastReserved, NET, printed, reservation, storeWith, type Ip } from "../support/host-local.ts";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { expectSilentSuccess } from "../support/expect-run.ts";
 import {
-  addrsOf, cniNatLines, EMPTY_NAT, ipIn, linkNames, linksIn, MAC, natRules, natWith, nftMasqPrefix, nftMasqRules,
-  ptpResult, routesIn, sysctlIn, VETH_NAME, vethsIn, waitFor, type PtpLinks, type RouteState,
-} from "../support/ptp.ts";
+  A4, A6, B4, bare, hostLocalConf, ipOf, isV6, NET, RANGE4, RANGE6, storeFreed, storeHolding, storeWith, type Addr,
+} from "../support/host-local.ts";
+import { linkNames, routesIn, type RouteState } from "../support/link-state.ts";
+import { cniNatLines, EMPTY_NAT, natRules, natWith, nftMasqPrefix, nftMasqRules } from "../support/masquerade.ts";
+import { tempNetns, type TempNetns } from "../support/netns.ts";
+import { ipIn, sysctlIn } from "../support/ns-exec.ts";
+import { addrsOf, linksIn, ptpResult, vethsIn, type PtpLinks } from "../support/ptp.ts";
+import { MAC, printed, VETH_NAME } from "../support/result.ts";
+import { cniEnv, mustSkip, runPlugin, type Run } from "../support/run-plugin.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
+import { snapshotDir, tempDir, type Entry } from "../support/temp-dir.ts";
+import { waitFor } from "../support/wait.ts";
 import { ALL_VERSIONS, type Route } from "../../pkg/cni/types.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
 // IPv6 DAD makes an ADD with an IPv6 address take 1-2 s; bun's default 5 s per test is too tight under load.
 const TIMEOUT_MS = 20_000;
 const TAG = "ptpi"; // every netns and /tmp directory of this file starts with `<RUN_PREFIX>-ptpi-`
-const missing = [
-  ...["ip", "iptables-save", "ip6tables-save", "nft"].filter((t) => Bun.which(t) === null),
-  ...["ptp", "host-local"].filter((p) => !existsSync(`${OURS}/${p}`)).map((p) => `${OURS}/${p}`),
-];
-const skip = !canUseNetns() || missing.length > 0;
-if (skip) console.warn(`ptp integration skipped: ${canUseNetns() ? `missing ${missing.join(", ")}` : "needs root and ip netns"}`);
+const skip = mustSkip("ptp integration", { tools: ["ip", "iptables-save", "ip6tables-save", "nft"], ours: ["ptp", "host-local"] });
+cleanUpAfterAll(TAG);
 
-afterAll(() => {
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-  sweepTempDirs(`${RUN_PREFIX}-${TAG}-`);
-});
-
-/** An address host-local hands out, with its subnet (the ptp routes and the masquerade ACCEPT use it). */
-interface Addr extends Ip {
-  gateway: string;
-  subnet: string;
-}
-const A4: Addr = { address: "10.1.2.2/24", gateway: "10.1.2.1", subnet: "10.1.2.0/24" };
-const B4: Addr = { address: "10.1.2.3/24", gateway: "10.1.2.1", subnet: "10.1.2.0/24" };
-const A6: Addr = { address: "fd00:1::2/64", gateway: "fd00:1::1", subnet: "fd00:1::/64" };
-const ipOf = ({ address, gateway }: Addr): Ip => ({ address, gateway });
-const bare = (a: Addr) => a.address.split("/")[0]!;
-const isV6 = (a: Addr) => a.address.includes(":");
-
-const RANGE4 = [{ subnet: "10.1.2.0/24" }];
-const RANGE6 = [{ subnet: "fd00:1::/64" }];
 const DUAL = { ranges: [RANGE4, RANGE6], routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] };
 
 /** A ptp network config (network NET) with host-local on dataDir; ipMasq on unless `top` says otherwise. */
@@ -56,10 +39,6 @@ function conf(version: string, dataDir: string, ipam: object = {}, top: object =
 /** Runs our ptp once with a runtime's env inside the host netns. */
 function ptp(verb: string, host: TempNetns, netns: string, stdin: object | string, id = "ctr1", env: Record<string, string> = {}): Run {
   return runPlugin("ptp", { hostNetns: host.name, env: { ...cniEnv(verb, netns, "eth0", id), ...env }, stdin });
-}
-
-function expectSilentSuccess(r: Run): void {
-  expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: 0, stdout: "", stderr: "" });
 }
 
 /**
@@ -141,14 +120,6 @@ function expectNothingWired(host: TempNetns, ctr: TempNetns | undefined): void {
   expect(cniNatLines(host)).toEqual([]);
 }
 
-/** The store after ADD, and after DEL (the round-robin bookmark stays, as upstream's does). */
-function storeHolding(id: string, ips: Addr[]) {
-  return storeWith(Object.fromEntries(ips.flatMap((a, i) => [[bare(a), reservation(id)], [`last_reserved_ip.${i}`, lastReserved(bare(a))]])));
-}
-function storeFreed(ips: Addr[]) {
-  return storeWith(Object.fromEntries(ips.map((a, i) => [`last_reserved_ip.${i}`, lastReserved(bare(a))])));
-}
-
 describe.skipIf(skip)("ptp", () => {
   describe.each(ALL_VERSIONS)("%s", (version) => {
     test("ADD wires a routed veth with masquerade; CHECK; DEL and DEL again leave nothing", () => {
@@ -161,7 +132,7 @@ describe.skipIf(skip)("ptp", () => {
       const { links, result } = expectAdd(version, host, ctr, c, [A4], routes);
       expectWired(host, ctr, links, [A4], [DEFAULT4]);
       expect(natRules(host, 4)).toEqual(natWith(NET, "ctr1", [A4]));
-      expect(snapshotDir(data.path)).toEqual(storeHolding("ctr1", [A4]));
+      expect(snapshotDir(data.path)).toEqual(storeHolding([[A4, "ctr1"]]));
 
       // A runtime sends the cached result as prevResult from 0.4.0 on (CHECK exists only there).
       const withPrev = versionAtLeast(version, "0.4.0") ? { ...c, prevResult: result } : c;
@@ -208,7 +179,7 @@ describe.skipIf(skip)("ptp", () => {
       expectWired(host, ctr, links, [A4, A6], [DEFAULT4, DEFAULT6]);
       expect(natRules(host, 4)).toEqual(natWith(NET, "ctr1", [A4]));
       expect(natRules(host, 6)).toEqual(natWith(NET, "ctr1", [A6]));
-      expect(snapshotDir(data.path)).toEqual(storeHolding("ctr1", [A4, A6]));
+      expect(snapshotDir(data.path)).toEqual(storeHolding([[A4, "ctr1"], [A6, "ctr1"]]));
 
       if (versionAtLeast(version, "0.4.0")) expectSilentSuccess(ptp("CHECK", host, ctr.path, { ...c, prevResult: result }));
       expectSilentSuccess(ptp("DEL", host, ctr.path, c));

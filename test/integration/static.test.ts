@@ -2,20 +2,19 @@
 // netns), for every spec version: the result text each version prints, CHECK against the ADD's own result,
 // DEL twice, addresses from CNI_ARGS / args.cni.ips / runtimeConfig.ips, STATUS and GC, nothing written anywhere,
 // and bad input failing with the right code and text (SPEC-DIGEST §2.2).
-import { afterAll, describe, expect, test } from "bun:test";
-import { cniEnv, OURS, runPlugin, type Run } from "../support/run-plugin.ts";
-import { ipJson, RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
-import { ipamResult, printed, type Ip } from "../support/host-local.ts";
+import { describe, expect, test } from "bun:test";
+import { expectSilentSuccess } from "../support/expect-run.ts";
+import { ipJson, tempNetns, type TempNetns } from "../support/netns.ts";
+import { ipamResult, printed, type Ip } from "../support/result.ts";
+import { cniEnv, OURS, runPlugin, runtimeEnv, type Run } from "../support/run-plugin.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
 import { ALL_VERSIONS } from "../../pkg/cni/types.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
 const TAG = "sti"; // every netns of this file starts with `<RUN_PREFIX>-sti-`
 const NET = "stnet";
 const host = tempNetns(`${TAG}-host`);
-afterAll(() => {
-  host[Symbol.dispose]();
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-});
+cleanUpAfterAll(TAG, host);
 
 /** Returns a network config with static IPAM; `ipam` adds to (or overrides) the `ipam` section. */
 function conf(cniVersion: string, ipam: object = {}, top: object = {}): Record<string, unknown> {
@@ -24,12 +23,7 @@ function conf(cniVersion: string, ipam: object = {}, top: object = {}): Record<s
 
 /** Runs our static once with a runtime's env; GC and STATUS get only CNI_COMMAND (and CNI_PATH), as runtimes send them. */
 function call(verb: string, ctr: TempNetns, stdin: object | string, env: Record<string, string> = {}): Run {
-  const base = verb === "GC" || verb === "STATUS" ? { CNI_COMMAND: verb } : cniEnv(verb, ctr.path);
-  return runPlugin("static", { hostNetns: host.name, env: { ...base, ...env }, stdin });
-}
-
-function expectSilentSuccess(r: Run): void {
-  expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  return runPlugin("static", { hostNetns: host.name, env: runtimeEnv(verb, ctr.path, { env }), stdin });
 }
 
 /** The container netns as a fresh one looks: only lo, down, no addresses. static must never touch it. */

@@ -4,11 +4,13 @@
 // network), CHECK passes and fails by setting, DEL restores everything and removes the backup, twice over, and with
 // the netns gone; bad input fails naming the field and leaves nothing changed, and a change the kernel refuses is
 // undone (SPEC-DIGEST §3.4). GC (ours) removes this network's stale backups, and no other network's nor Go's.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cniEnv, runPlugin, type Run } from "../support/run-plugin.ts";
-import { RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
-import { snapshotDir, sweepTempDirs, tempDir, underUmask } from "../support/temp-dir.ts";
+import { expectError, expectSilentSuccess } from "../support/expect-run.ts";
+import { cniEnv, runPlugin, runtimeEnv, type CallOptions, type Run } from "../support/run-plugin.ts";
+import { tempNetns, type TempNetns } from "../support/netns.ts";
+import { cleanUpAfterAll } from "../support/sweep.ts";
+import { snapshotDir, tempDir, underUmask } from "../support/temp-dir.ts";
 import {
   expectedResult, FRESH_LINK, linkState, NETWORK, NEW_MAC, OLD_MAC, prevResultFor, sysctlOf, sysctlsOf, tuningConf, vethNetns,
 } from "../support/tuning.ts";
@@ -17,31 +19,11 @@ import { versionAtLeast } from "../../pkg/cni/version.ts";
 
 const TAG = "tun"; // every netns and /tmp directory of this file starts with `<RUN_PREFIX>-tun-`
 const host = tempNetns(`${TAG}-host`);
-afterAll(() => {
-  host[Symbol.dispose]();
-  sweepNetns(`${RUN_PREFIX}-${TAG}-`);
-  sweepTempDirs(`${RUN_PREFIX}-${TAG}-`);
-});
+cleanUpAfterAll(TAG, host);
 
-interface CallOpts {
-  ifname?: string;
-  id?: string;
-  cniArgs?: string;
-  env?: Record<string, string>;
-}
-
-function call(verb: string, netns: string, stdin: object | string, o: CallOpts = {}): Run {
-  const extra: Record<string, string> = { ...(o.cniArgs === undefined ? {} : { CNI_ARGS: o.cniArgs }), ...o.env };
-  const env = verb === "GC" ? { CNI_COMMAND: "GC", ...o.env } : cniEnv(verb, netns, o.ifname ?? "eth0", o.id ?? "ctr1", extra);
-  return runPlugin("tuning", { hostNetns: host.name, env, stdin });
-}
-
-function expectSilentSuccess(r: Run): void {
-  expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: 0, stdout: "", stderr: "" });
-}
-
-function expectError(r: Run, code: number, msg: string): void {
-  expect({ exitCode: r.exitCode, json: r.json }).toEqual({ exitCode: 1, json: { code, msg } });
+/** Runs our tuning once with a runtime's env (GC gets only CNI_COMMAND, as a runtime sends it). */
+function call(verb: string, netns: string, stdin: object | string, o: CallOptions = {}): Run {
+  return runPlugin("tuning", { hostNetns: host.name, env: runtimeEnv(verb, netns, o), stdin });
 }
 
 const SYSCTLS = {
@@ -194,7 +176,7 @@ describe("CHECK", () => {
       [{ sysctl: { "net.ipv4.nope": "1" } }, "open /proc/sys/net/ipv4/nope: no such file or directory"],
       [{ sysctl: { "kernel.hostname": "x" } }, 'invalid net sysctl key: "kernel/hostname"'],
     ];
-    for (const [extra, msg] of cases) expectError(call("CHECK", ctr.path, { ...conf, ...extra }), 999, msg);
+    for (const [extra, msg] of cases) expectError(call("CHECK", ctr.path, { ...conf, ...extra }), { code: 999, msg });
     expectSilentSuccess(call("CHECK", ctr.path, conf));
   });
 
@@ -203,19 +185,19 @@ describe("CHECK", () => {
     using data = tempDir(`${TAG}-data`);
     const plain = tuningConf(V, { dataDir: data.path, prevResult: prevResultFor(V, ctr.path) });
     expectSilentSuccess(call("CHECK", ctr.path, plain));
-    expectError(call("CHECK", ctr.path, { ...plain, promisc: true }), 999, "Error: Tuning link eth0 configured promisc is true, current value is 0");
+    expectError(call("CHECK", ctr.path, { ...plain, promisc: true }), { code: 999, msg: "Error: Tuning link eth0 configured promisc is true, current value is 0" });
     Bun.spawnSync(["ip", "-n", ctr.name, "link", "set", "eth0", "promisc", "on"]);
-    expectError(call("CHECK", ctr.path, plain), 999, "Error: Tuning link eth0 configured promisc is false, current value is 1");
+    expectError(call("CHECK", ctr.path, plain), { code: 999, msg: "Error: Tuning link eth0 configured promisc is false, current value is 1" });
     expectSilentSuccess(call("CHECK", ctr.path, { ...plain, promisc: true }));
   });
 
   test("without prevResult, with duplicate keys, or without the link", () => {
     using ctr = vethNetns(`${TAG}-ctr`);
     const conf = tuningConf(V, { prevResult: prevResultFor(V, ctr.path) });
-    expectError(call("CHECK", ctr.path, tuningConf(V)), 999, "Required prevResult missing");
+    expectError(call("CHECK", ctr.path, tuningConf(V)), { code: 999, msg: "Required prevResult missing" });
     const dup = JSON.stringify(conf).replace("{", '{"sysctl":{"net.core.somaxconn":"1","net.core.somaxconn":"1"},');
-    expectError(call("CHECK", ctr.path, dup), 999, "duplicated sysctl keys are not allowed");
-    expectError(call("CHECK", ctr.path, conf, { ifname: "eth9" }), 999, "Cannot find container link eth9");
+    expectError(call("CHECK", ctr.path, dup), { code: 999, msg: "duplicated sysctl keys are not allowed" });
+    expectError(call("CHECK", ctr.path, conf, { ifname: "eth9" }), { code: 999, msg: "Cannot find container link eth9" });
   });
 });
 
@@ -223,7 +205,7 @@ describe("bad input fails naming the field, before anything changes", () => {
   const V = "1.1.0";
   const GOOD = { sysctl: { "net.ipv4.conf.IFNAME.arp_notify": "1" }, mtu: 1400, promisc: true };
 
-  const cases: [string, (prev: object) => object | string, CallOpts, number, string][] = [
+  const cases: [string, (prev: object) => object | string, CallOptions, number, string][] = [
     ["a sysctl outside net", (prev) => tuningConf(V, { ...GOOD, sysctl: { ...GOOD.sysctl, "kernel.hostname": "x" }, prevResult: prev }), {}, 999,
       'invalid net sysctl key: "kernel/hostname"'],
     ["a path traversal out of net", (prev) => tuningConf(V, { ...GOOD, sysctl: { ...GOOD.sysctl, "net/../../kernel/x": "1" }, prevResult: prev }), {}, 999,
@@ -256,7 +238,7 @@ describe("bad input fails naming the field, before anything changes", () => {
     const before = { link: linkState(ctr), sysctl: sysctlOf(ctr, "net/ipv4/conf/eth0/arp_notify") };
     const input = stdin(prevResultFor(V, ctr.path));
     const withDir = typeof input === "string" ? input.replace("{", `{"dataDir":${JSON.stringify(`${data.path}/d`)},`) : { ...input, dataDir: `${data.path}/d` };
-    expectError(call("ADD", ctr.path, withDir, opts), code, msg);
+    expectError(call("ADD", ctr.path, withDir, opts), { code, msg });
     expect({ link: linkState(ctr), sysctl: sysctlOf(ctr, "net/ipv4/conf/eth0/arp_notify") }).toEqual(before);
     expect(snapshotDir(data.path)).toEqual({});
   });
@@ -268,8 +250,10 @@ describe("bad input fails naming the field, before anything changes", () => {
     const env = { CNI_TUNING_TEST_ALLOWLIST: `${data.path}/allowlist.conf` };
     const dataDir = `${data.path}/d`;
     const refused = tuningConf(V, { dataDir, ...GOOD, sysctl: { "net.ipv4.conf.IFNAME.arp_notify": "1", "net.ipv4.conf.eth0.arp_ignore": "1" }, prevResult: prevResultFor(V, ctr.path) });
-    expectError(call("ADD", ctr.path, refused, { env }), 999,
-      "Sysctl net.ipv4.conf.eth0.arp_ignore is not allowed. Only the following sysctls are allowed: [^net\\.ipv4\\.conf\\.IFNAME\\.arp_notify$ ^net\\.core\\.]");
+    expectError(call("ADD", ctr.path, refused, { env }), {
+      code: 999,
+      msg: "Sysctl net.ipv4.conf.eth0.arp_ignore is not allowed. Only the following sysctls are allowed: [^net\\.ipv4\\.conf\\.IFNAME\\.arp_notify$ ^net\\.core\\.]",
+    });
     expect(linkState(ctr)).toEqual(FRESH_LINK);
     expect(sysctlOf(ctr, "net/ipv4/conf/eth0/arp_notify")).toBe("0");
     expect(existsSync(dataDir)).toBe(false);
@@ -287,7 +271,7 @@ describe("a change the kernel refuses is undone", () => {
     using data = tempDir(`${TAG}-data`);
     const conf = tuningConf(V, { dataDir: `${data.path}/d`, sysctl: SYSCTLS, mac: NEW_MAC, promisc: true, mtu: 70000, prevResult: prevResultFor(V, ctr.path) });
     const before = sysctlsOf(ctr, SYSCTL_PATHS);
-    expectError(call("ADD", ctr.path, conf), 999, "invalid argument");
+    expectError(call("ADD", ctr.path, conf), { code: 999, msg: "invalid argument" });
     expect(linkState(ctr)).toEqual(FRESH_LINK);
     expect(sysctlsOf(ctr, SYSCTL_PATHS)).toEqual(before);
     expect(snapshotDir(data.path)).toEqual({ d: { type: "dir", mode: underUmask(0o600) } });
@@ -298,7 +282,7 @@ describe("a change the kernel refuses is undone", () => {
     using data = tempDir(`${TAG}-data`);
     const conf = tuningConf(V, { dataDir: data.path, sysctl: { ...SYSCTLS, "net.ipv4.nope": "1" }, mtu: 1400, prevResult: prevResultFor(V, ctr.path) });
     const before = sysctlsOf(ctr, SYSCTL_PATHS);
-    expectError(call("ADD", ctr.path, conf), 999, "open /proc/sys/net/ipv4/nope: no such file or directory");
+    expectError(call("ADD", ctr.path, conf), { code: 999, msg: "open /proc/sys/net/ipv4/nope: no such file or directory" });
     expect(sysctlsOf(ctr, SYSCTL_PATHS)).toEqual(before);
     expect(linkState(ctr)).toEqual(FRESH_LINK);
     expect(snapshotDir(data.path)).toEqual({});
@@ -309,7 +293,7 @@ describe("a change the kernel refuses is undone", () => {
     using data = tempDir(`${TAG}-data`);
     const first = tuningConf(V, { dataDir: data.path, mtu: 1400, prevResult: prevResultFor(V, ctr.path) });
     expect(call("ADD", ctr.path, first).exitCode).toBe(0);
-    expectError(call("ADD", ctr.path, { ...first, mtu: 70000 }), 999, "invalid argument");
+    expectError(call("ADD", ctr.path, { ...first, mtu: 70000 }), { code: 999, msg: "invalid argument" });
     expect(readFileSync(`${data.path}/ctr1_eth0.json`, "utf8")).toBe(MTU_BACKUP);
     expect(linkState(ctr).mtu).toBe(1400);
     expectSilentSuccess(call("DEL", ctr.path, first));
@@ -322,7 +306,7 @@ describe("a change the kernel refuses is undone", () => {
     writeFileSync(`${data.path}/f`, "");
     const conf = tuningConf(V, { dataDir: `${data.path}/f`, sysctl: SYSCTLS, mtu: 1400, prevResult: prevResultFor(V, ctr.path) });
     const before = sysctlsOf(ctr, SYSCTL_PATHS);
-    expectError(call("ADD", ctr.path, conf), 999, `failed to save file eth0.json: open ${data.path}/f/ctr1_eth0.json: not a directory`);
+    expectError(call("ADD", ctr.path, conf), { code: 999, msg: `failed to save file eth0.json: open ${data.path}/f/ctr1_eth0.json: not a directory` });
     expect(sysctlsOf(ctr, SYSCTL_PATHS)).toEqual(before);
     expect(linkState(ctr)).toEqual(FRESH_LINK);
   });
@@ -332,7 +316,7 @@ describe("a change the kernel refuses is undone", () => {
     using data = tempDir(`${TAG}-data`);
     const conf = tuningConf(V, { dataDir: data.path, sysctl: { "net.core.somaxconn": "1000" }, mtu: 1400, prevResult: prevResultFor(V, ctr.path, "eth9") });
     const before = sysctlOf(ctr, "net/core/somaxconn");
-    expectError(call("ADD", ctr.path, conf, { ifname: "eth9" }), 999, 'failed to get "eth9": Link not found');
+    expectError(call("ADD", ctr.path, conf, { ifname: "eth9" }), { code: 999, msg: 'failed to get "eth9": Link not found' });
     expect(sysctlOf(ctr, "net/core/somaxconn")).toBe(before);
     expect(snapshotDir(data.path)).toEqual({});
   });
@@ -383,9 +367,11 @@ describe("more ADD and DEL cases", () => {
   test("DEL fails only on a config that does not parse; a duplicate key or bad prevResult does not stop it", () => {
     using ctr = vethNetns(`${TAG}-ctr`);
     using data = tempDir(`${TAG}-data`);
-    expectError(call("DEL", ctr.path, tuningConf(V, { mtu: "x" })), 999,
-      "failed to load netconf: json: cannot unmarshal string into Go struct field TuningConf.mtu of type int");
-    expectError(call("DEL", ctr.path, tuningConf(V), { cniArgs: "FOO=1" }), 999, 'ARGS: unknown args ["FOO=1"]');
+    expectError(call("DEL", ctr.path, tuningConf(V, { mtu: "x" })), {
+      code: 999,
+      msg: "failed to load netconf: json: cannot unmarshal string into Go struct field TuningConf.mtu of type int",
+    });
+    expectError(call("DEL", ctr.path, tuningConf(V), { cniArgs: "FOO=1" }), { code: 999, msg: 'ARGS: unknown args ["FOO=1"]' });
     const conf = tuningConf(V, { dataDir: data.path, mtu: 1400, prevResult: prevResultFor(V, ctr.path) });
     expect(call("ADD", ctr.path, conf).exitCode).toBe(0);
     const odd = JSON.stringify({ ...conf, prevResult: { cniVersion: "0.4.0" } }).replace("{", '{"sysctl":{"net.a":"1","net.a":"2"},');

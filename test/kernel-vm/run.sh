@@ -14,7 +14,7 @@
 # Env: KERNEL_VM_OUT   (default .test-out/kernel-vm) gets serial.log, the guest's console;
 #      KERNEL_VM_CACHE (default .cache/kernel-vm) keeps the extracted kernel, keyed on the package version;
 #      KERNEL_VM_VERBOSE=1 streams the serial console to stderr as it boots;
-#      KERNEL_VM_TIMEOUT (default 180) is qemu's hard limit in seconds; KERNEL_VM_KEEP=1 keeps stage/ and the initrd.
+#      KERNEL_VM_TIMEOUT (default 480) is qemu's hard limit in seconds; KERNEL_VM_KEEP=1 keeps stage/ and the initrd.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +22,7 @@ root=$(cd "$here/../.." && pwd)
 bin=$(realpath -m "${1:-${CNI_TEST_BIN:-$root/bin}}")
 out=${KERNEL_VM_OUT:-$root/.test-out/kernel-vm}
 cache=${KERNEL_VM_CACHE:-$root/.cache/kernel-vm}
-qemu_timeout=${KERNEL_VM_TIMEOUT:-180}
+qemu_timeout=${KERNEL_VM_TIMEOUT:-480}
 # Modules every run loads; a case adds its own with a `# modules: a b` line.
 BASE_MODULES="veth"
 

@@ -1,8 +1,10 @@
-// test/support/host-local.ts: what host-local tests share: the network config they send, the result text each spec
-// version prints (key order included), and the store layout on disk (SPEC-DIGEST §0.3 and §2.1).
-import type { DNS, Route } from "../../pkg/cni/types.ts";
-import { versionAtLeast } from "../../pkg/cni/version.ts";
+// test/support/host-local.ts: what host-local tests share: the network config they send and the store layout on disk
+// (SPEC-DIGEST §2.1). The result text each spec version prints is in result.ts.
+import type { Ip } from "./result.ts";
 import { underUmask, type Entry } from "./temp-dir.ts";
+
+// The result shapes moved to result.ts; these names stay here for the tests that import them from this file.
+export { ipamResult, printed, type Ip } from "./result.ts";
 
 /** The network name every host-local test uses: the store is `<dataDir>/<NET>/`. */
 export const NET = "hlnet";
@@ -18,75 +20,25 @@ export function hostLocalConf(cniVersion: string, dataDir: string, ipam: object 
   };
 }
 
-/** An address as an IPAM plugin reports it (no `interface`). */
-export interface Ip {
-  address: string;
-  gateway?: string;
-}
+// ---------- the addresses host-local hands out, first come first served ----------
 
-/**
- * Returns the result object of an IPAM ADD as `version` prints it, keys in the printed order, so
- * `JSON.stringify(x, null, 4)` is the exact stdout: 1.x sorted keys and no empty dns; 0.3/0.4 `version` on each IP
- * and dns always; 0.1/0.2 the first IPv4 and IPv6 with their routes filed by family.
- */
-export function ipamResult(version: string, ips: Ip[], routes: Route[] = [], dns: DNS = {}): object {
-  if (versionAtLeast(version, "1.0.0")) {
-    return sortKeys({
-      cniVersion: version,
-      ...(Object.keys(dns).length ? { dns } : {}),
-      ...(ips.length ? { ips } : {}),
-      ...(routes.length ? { routes } : {}),
-    });
-  }
-  if (versionAtLeast(version, "0.3.0")) {
-    return {
-      cniVersion: version,
-      ...(ips.length ? { ips: ips.map((ip) => ({ version: isV6(ip.address) ? "6" : "4", ...ip })) } : {}),
-      ...(routes.length ? { routes: routes.map(goRoute) } : {}),
-      dns: goDns(dns),
-    };
-  }
-  const family = (want: boolean) => {
-    const ip = ips.find((i) => isV6(i.address) === want);
-    if (!ip) return undefined;
-    const rs = routes.filter((r) => isV6(r.dst) === want).map(goRoute);
-    return { ip: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}), ...(rs.length ? { routes: rs } : {}) };
-  };
-  const ip4 = family(false);
-  const ip6 = family(true);
-  return { cniVersion: version, ...(ip4 ? { ip4 } : {}), ...(ip6 ? { ip6 } : {}), dns: goDns(dns) };
+/** An address host-local hands out, with its subnet (routes and masquerade rules name it). */
+export interface Addr extends Ip {
+  gateway: string;
+  subnet: string;
 }
+export const RANGE4 = [{ subnet: "10.1.2.0/24" }];
+export const RANGE6 = [{ subnet: "fd00:1::/64" }];
+/** The first and second address of RANGE4, and the first of RANGE6. */
+export const A4: Addr = { address: "10.1.2.2/24", gateway: "10.1.2.1", subnet: "10.1.2.0/24" };
+export const B4: Addr = { address: "10.1.2.3/24", gateway: "10.1.2.1", subnet: "10.1.2.0/24" };
+export const A6: Addr = { address: "fd00:1::2/64", gateway: "fd00:1::1", subnet: "fd00:1::/64" };
 
-/** Returns the exact stdout of a successful ADD: pretty JSON, 4-space indent, no trailing newline. */
-export function printed(result: object): string {
-  return JSON.stringify(result, null, 4);
-}
-
-function isV6(addr: string): boolean {
-  return addr.includes(":");
-}
-
-/** A route's fields in Go's struct order (types.Route): dst, gw, mtu, advmss, priority, table, scope. */
-function goRoute(r: Route): Route {
-  const out: Record<string, unknown> = {};
-  for (const k of ["dst", "gw", "mtu", "advmss", "priority", "table", "scope"] as const) if (r[k] !== undefined) out[k] = r[k];
-  return out as unknown as Route;
-}
-
-/** DNS fields in Go's struct order (types.DNS). */
-function goDns(d: DNS): DNS {
-  const out: Record<string, unknown> = {};
-  for (const k of ["nameservers", "domain", "search", "options"] as const) if (d[k] !== undefined) out[k] = d[k];
-  return out as DNS;
-}
-
-function sortKeys(v: unknown): any {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  }
-  return v;
-}
+/** Returns the address as IPAM's result reports it. */
+export const ipOf = ({ address, gateway }: Addr): Ip => ({ address, gateway });
+/** Returns the address without its prefix length. */
+export const bare = (a: Addr | string): string => (typeof a === "string" ? a : a.address).split("/")[0]!;
+export const isV6 = (a: Addr): boolean => a.address.includes(":");
 
 // ---------- the store on disk, as snapshotDir(dataDir) reads it ----------
 
@@ -109,4 +61,14 @@ export function storeWith(files: Record<string, Entry>): Record<string, Entry> {
   };
   for (const [name, e] of Object.entries(files)) out[`${NET}/${name}`] = e;
   return out;
+}
+
+/** Returns the store after an ADD of each address (by its container ID), one per range set in order. */
+export function storeHolding(reserved: Array<[Addr, string]>): Record<string, Entry> {
+  return storeWith(Object.fromEntries(reserved.flatMap(([a, id], i) => [[bare(a), reservation(id)], [`last_reserved_ip.${i}`, lastReserved(bare(a))]])));
+}
+
+/** Returns the store once those addresses are freed again: the round-robin bookmarks stay, as upstream's do. */
+export function storeFreed(ips: Addr[]): Record<string, Entry> {
+  return storeWith(Object.fromEntries(ips.map((a, i) => [`last_reserved_ip.${i}`, lastReserved(bare(a))])));
 }

@@ -3,17 +3,13 @@
 // link settings and sysctls of that netns read back from the kernel (`ip -j -d`, /proc/sys inside the netns).
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 import { ipJson, tempNetns, type TempNetns } from "./netns.ts";
+import { ipIn, sysctlIn } from "./ns-exec.ts";
 
 /** The container interface's MAC before tuning touches it, and the one tests ask for. */
 export const OLD_MAC = "02:54:00:00:00:01";
 export const NEW_MAC = "02:54:00:00:ab:cd";
 export const ADDRESS = "10.1.2.3/24";
 export const GATEWAY = "10.1.2.1";
-
-function ip(args: string[]): void {
-  const p = Bun.spawnSync(["ip", ...args], { stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`ip ${args.join(" ")}: ${p.stderr.toString().trim()}`);
-}
 
 /**
  * Returns a new netns holding a veth pair, `ifname` (MAC OLD_MAC, MTU 1500, txqueuelen 1000) and its peer `peer0`,
@@ -22,7 +18,7 @@ function ip(args: string[]): void {
 export function vethNetns(role: string, ifname = "eth0"): TempNetns {
   const ns = tempNetns(role);
   try {
-    ip(["-n", ns.name, "link", "add", ifname, "address", OLD_MAC, "type", "veth", "peer", "name", "peer0"]);
+    ipIn(ns, ["link", "add", ifname, "address", OLD_MAC, "type", "veth", "peer", "name", "peer0"]);
   } catch (e) {
     ns[Symbol.dispose]();
     throw e;
@@ -60,10 +56,7 @@ export const FRESH_LINK: TunedLink = { mac: OLD_MAC, mtu: 1500, promiscuity: 0, 
 
 /** Returns /proc/sys/<path> read inside the netns, without the newline. */
 export function sysctlOf(ns: TempNetns | string, path: string): string {
-  const name = typeof ns === "string" ? ns : ns.name;
-  const p = Bun.spawnSync(["ip", "netns", "exec", name, "cat", `/proc/sys/${path}`], { stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`read ${path} in ${name}: ${p.stderr.toString().trim()}`);
-  return p.stdout.toString().replace(/\n$/, "");
+  return sysctlIn(ns, path);
 }
 
 /** Returns several sysctls of the netns at once, keyed by path. */

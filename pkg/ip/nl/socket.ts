@@ -63,10 +63,13 @@ export class FfiNetlinkTransport implements NetlinkTransport {
   private readonly fromLen = new Uint32Array(1);
   private closed = false;
 
-  /** Opens the socket in the calling thread's current netns; throws SyscallError when the kernel refuses. */
-  constructor() {
+  /**
+   * Opens the socket in the calling thread's current netns; `protocol` is NETLINK_ROUTE unless given
+   * (NETLINK_NETFILTER for conntrack). Throws SyscallError when the kernel refuses.
+   */
+  constructor(protocol = NETLINK_ROUTE) {
     const libc = sys();
-    const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw new SyscallError("socket", errno(), "AF_NETLINK");
     this.fd = fd;
     try {

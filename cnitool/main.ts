@@ -1,0 +1,2 @@
+import { cnitool } from "./cnitool.ts";
+export default cnitool;

@@ -1,0 +1,2 @@
+import { dhcp } from "./dhcp.ts";
+export default dhcp;

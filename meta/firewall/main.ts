@@ -1,0 +1,2 @@
+import { firewall } from "./firewall.ts";
+export default firewall;

@@ -1,0 +1,2 @@
+import { flannel } from "./flannel.ts";
+export default flannel;

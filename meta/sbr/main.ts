@@ -1,0 +1,2 @@
+import { sbr } from "./sbr.ts";
+export default sbr;

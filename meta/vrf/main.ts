@@ -1,0 +1,2 @@
+import { vrf } from "./vrf.ts";
+export default vrf;

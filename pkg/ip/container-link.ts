@@ -1,0 +1,44 @@
+// pkg/ip/container-link.ts: DEL's first step for plugins that made the container's interface (bridge, ptp): delete
+// the link and say which global addresses it had, since those tell which masquerade rules are the attachment's.
+// Everything already gone (an empty CNI_NETNS, the netns, the link) is what DEL wanted, and no error.
+import { NetnsNotExistError, withNetns } from "../ns/netns.ts";
+import { listAddrs } from "./address.ts";
+import { isGlobalUnicast, type IPNet } from "./cidr.ts";
+import { delLink, getLinkByName, type Link } from "./link.ts";
+import { isNotFound, openRouteSocket } from "./nl/socket.ts";
+
+/**
+ * Deletes the link named ifname in the calling thread's netns (a veth takes its peer along) and returns its global
+ * unicast addresses; [] when there is no such link. Throws upstream's ip.DelLinkByNameAddr texts.
+ */
+export function delLinkByNameAddr(ifname: string): IPNet[] {
+  using sock = openRouteSocket();
+  let link: Link;
+  try {
+    link = getLinkByName(sock, ifname);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw new Error(`failed to lookup ${JSON.stringify(ifname)}: ${(e as Error).message}`, { cause: e }); // upstream text
+  }
+  const addrs = listAddrs(sock, { index: link.index }).filter((a) => isGlobalUnicast(a.ip)).map((a) => ({ ip: a.ip, prefix: a.prefix }));
+  try {
+    delLink(sock, link.index);
+  } catch (e) {
+    if (!isNotFound(e)) throw new Error(`failed to delete ${JSON.stringify(ifname)}: ${(e as Error).message}`, { cause: e }); // upstream text
+  }
+  return addrs;
+}
+
+/**
+ * Returns delLinkByNameAddr(ifname) run inside the container netns, or [] when netns is "" or no longer exists
+ * (DEL may come after the container is gone, or twice). Call it from the host thread; it enters and leaves.
+ */
+export function delContainerLink(netns: string, ifname: string): IPNet[] {
+  if (netns === "") return [];
+  try {
+    return withNetns(netns, () => delLinkByNameAddr(ifname));
+  } catch (e) {
+    if (e instanceof NetnsNotExistError) return [];
+    throw e;
+  }
+}

@@ -1,0 +1,26 @@
+// pkg/sys/go-path-error.ts: a node:fs failure worded as Go's *os.PathError prints it ("open /x: permission denied"),
+// so a plugin's message reads as the Go plugin's for the same failure. (ipam/host-local/fs-error.ts and
+// pkg/libcni/fs-error.ts hold older copies of the same idea.)
+import { describeErrno } from "./libc.ts";
+
+// Go names the operation after its own function, not the syscall.
+const GO_OP: Record<string, string> = { unlink: "remove", rmdir: "remove", scandir: "open", fsync: "sync" };
+
+/** Returns an Error reading `<op> <path>: <errno text>`; `op` defaults to the failed syscall's Go name. */
+export function goPathError(path: string, e: unknown, op?: string): Error {
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.errno !== "number") return e instanceof Error ? e : new Error(String(e));
+  const name = op ?? GO_OP[err.syscall ?? ""] ?? err.syscall ?? "open";
+  return new Error(`${name} ${path}: ${goErrnoText(Math.abs(err.errno))}`, { cause: e });
+}
+
+/** Returns Go's text for an errno: libc's strerror with its first letter lower-cased ("permission denied"). */
+export function goErrnoText(errno: number): string {
+  const text = describeErrno(errno);
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** Returns whether e is a node:fs error with the given code ("ENOENT"). */
+export function hasCode(e: unknown, code: string): boolean {
+  return (e as NodeJS.ErrnoException)?.code === code;
+}
