@@ -13,7 +13,7 @@ import { IFF_UP } from "../../pkg/ip/nl/consts.ts";
 import { isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
-import { NetnsNotExistError, openNetns, withNetns, type NetNS } from "../../pkg/ns/netns.ts";
+import { NetnsNotExistError, openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 
 const q = JSON.stringify;
 const msg = (e: unknown) => (e as Error).message;
@@ -36,7 +36,7 @@ export function requireIpam(conf: NetConf): void {
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdin);
   requireIpam(conf);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   using ctrSock = openRouteSocket(ctrNs);
 
   const undo = new Undo();
@@ -69,13 +69,6 @@ export function dummyLinkSpec(ifname: string): DummySpec {
   return { kind: "dummy", name: ifname };
 }
 
-function openCtrNetns(path: string): NetNS {
-  try {
-    return openNetns(path);
-  } catch (e) {
-    throw new Error(`failed to open netns ${q(path)}: ${msg(e)}`, { cause: e }); // upstream text
-  }
-}
 
 async function del(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin);
@@ -111,7 +104,7 @@ function deleteLinkByName(sock: NetlinkSocket, ifname: string): void {
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin);
   requireIpam(conf);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   await ipamRun("CHECK", conf, args.stdin);
   const prev = conf.prevResult;
   if (!prev) throw new Error("dummy: Required prevResult missing"); // upstream text

@@ -9,7 +9,7 @@ import { getLinkByName, listLinks, type Link } from "../../pkg/ip/link.ts";
 import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
-import { NetnsNotExistError, openNetns, withNetns, type NetNS } from "../../pkg/ns/netns.ts";
+import { type NetNS, NetnsNotExistError, openContainerNetns, openNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { decodeConf, loadConf, parseGoMAC, validateForAdd, type HostDeviceConf } from "./config.ts";
 import { DeviceMover, goText } from "./move.ts";
 import { auxiliaryNetDir, firstNetDevice, kernelNetDir, pciNetDir } from "./sysfs.ts";
@@ -19,7 +19,7 @@ const q = JSON.stringify;
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdin);
   validateForAdd(conf);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   // DPDK: no netdev to move; the result names the interface the workload will drive itself.
   const result: Result = { cniVersion: conf.cniVersion, interfaces: [{ name: args.ifname, sandbox: args.netns }] };
   using mover = conf.dpdkMode ? undefined : new DeviceMover(ctrNs);
@@ -55,13 +55,6 @@ async function add(args: CmdArgs): Promise<Result> {
   }
 }
 
-function openCtrNetns(path: string): NetNS {
-  try {
-    return openNetns(path);
-  } catch (e) {
-    throw new Error(`failed to open netns ${q(path)}: ${(e as Error).message}`, { cause: e }); // upstream text
-  }
-}
 
 /**
  * Returns the host device the config names, by the first of `device`, `hwaddr`, `kernelpath`, `pciBusID` or the
@@ -131,7 +124,7 @@ async function del(args: CmdArgs): Promise<void> {
 
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   if (conf.hasIpam) await ipamRun("CHECK", conf, args.stdin);
   const prev = conf.prevResult;
   if (!prev) throw new Error("Required prevResult missing"); // upstream text

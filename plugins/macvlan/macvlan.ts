@@ -20,7 +20,7 @@ import { createRenamedLink, goErrorText } from "../../pkg/ip/renamed-link.ts";
 import { writeSysctl } from "../../pkg/ip/sysctl.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
-import { openNetns, withNetns, type NetNS } from "../../pkg/ns/netns.ts";
+import { openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 
 const q = JSON.stringify;
 
@@ -150,17 +150,10 @@ function lookupMaster(sock: NetlinkSocket, name: string): Link {
   }
 }
 
-function openCtrNetns(path: string): NetNS {
-  try {
-    return openNetns(path);
-  } catch (e) {
-    throw new Error(`failed to open netns ${q(path)}: ${(e as Error).message}`, { cause: e }); // upstream text
-  }
-}
 
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdin, "failed to load netconf", false); // ADD never reads prevResult, as upstream
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   // Sockets live in the netns they were opened in: one per side, opened up front, usable from the host thread.
   using hostSock = openRouteSocket();
   using ctrSock = openRouteSocket(ctrNs);
@@ -234,7 +227,7 @@ async function del(args: CmdArgs): Promise<void> {
 
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   using hostSock = openRouteSocket();
   using ctrSock = openRouteSocket(ctrNs);
   const lowerSock = conf.linkInContainer ? ctrSock : hostSock;

@@ -15,7 +15,7 @@ import { createTunTap, type TunTapSpec } from "../../pkg/ip/tuntap.ts";
 import { randomVethName } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
-import { openNetns, withNetns, type NetNS } from "../../pkg/ns/netns.ts";
+import { type NetNS, openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { EBUSY, EEXIST, SyscallError } from "../../pkg/sys/libc.ts";
 import { loadConf, tapSpec, validateForAdd, type TapConf } from "./config.ts";
 import { createTapLabelled, HELPER_ENV, isSelinuxEnabled } from "./selinux.ts";
@@ -29,7 +29,7 @@ async function add(args: CmdArgs): Promise<Result> {
 
   const conf = loadConf(args.stdin, args.args);
   validateForAdd(conf);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   // A netlink socket belongs to the netns it was opened in: this one works on the container's links from anywhere.
   using sock = openRouteSocket(ctrNs);
   // Judged before anything is made, so these failures leave nothing behind.
@@ -82,13 +82,6 @@ async function add(args: CmdArgs): Promise<Result> {
   }
 }
 
-function openCtrNetns(path: string): NetNS {
-  try {
-    return openNetns(path);
-  } catch (e) {
-    throw new Error(`failed to open netns ${q(path)}: ${msg(e)}`, { cause: e }); // upstream text
-  }
-}
 
 /** Returns whether a link of that name exists (through sock's netns); throws on errors other than "no such link". */
 function linkExists(sock: NetlinkSocket, name: string): boolean {
@@ -190,7 +183,7 @@ async function del(args: CmdArgs): Promise<void> {
 
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin, args.args);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   if (conf.isLayer3) await ipamRun("CHECK", conf, args.stdin);
   const prev = conf.prevResult;
   if (!prev) throw new Error("Required prevResult missing"); // upstream text

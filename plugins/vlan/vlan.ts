@@ -14,7 +14,7 @@ import { hasErrno, isNotFound, openRouteSocket, type NetlinkSocket } from "../..
 import { randomVethName } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
-import { NetnsNotExistError, openNetns, withNetns, type NetNS } from "../../pkg/ns/netns.ts";
+import { type NetNS, NetnsNotExistError, openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { EOPNOTSUPP } from "../../pkg/sys/libc.ts";
 
 const q = JSON.stringify;
@@ -81,7 +81,7 @@ async function add(args: CmdArgs): Promise<Result> {
   using hostSock = conf.linkInContainer ? undefined : openRouteSocket();
   const hostMaster = hostSock && lookupMaster(hostSock, conf);
   if (hostMaster) checkMtu(conf, hostMaster);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   using ctrSock = openRouteSocket(ctrNs);
   const master = hostMaster ?? lookupMaster(ctrSock, conf);
   if (!hostMaster) checkMtu(conf, master);
@@ -113,13 +113,6 @@ async function add(args: CmdArgs): Promise<Result> {
   }
 }
 
-function openCtrNetns(path: string): NetNS {
-  try {
-    return openNetns(path);
-  } catch (e) {
-    throw new Error(`failed to open netns ${q(path)}: ${msg(e)}`, { cause: e }); // upstream text
-  }
-}
 
 /**
  * Creates the VLAN through createSock (the master's netns) straight into the container netns under a temporary
@@ -192,7 +185,7 @@ function deleteLinkByName(sock: NetlinkSocket, ifname: string): void {
 async function check(args: CmdArgs): Promise<void> {
   // upstream: CHECK only decodes; the master's existence is checked below, its MTU not at all.
   const conf = decodeConf(args.stdin);
-  using ctrNs = openCtrNetns(args.netns);
+  using ctrNs = openContainerNetns(args.netns);
   await ipamRun("CHECK", conf, args.stdin);
   const prev = conf.prevResult;
   if (!prev) throw new Error("vlan: Required prevResult missing"); // upstream text
