@@ -84,15 +84,17 @@ conn.onMessage = (m: Message) => {
     return;
   }
   calls.push({ member: m.member!, args: m.body });
+  let answer: [string, unknown] | FirewallError;
   try {
-    const [sig, value] = handler(m.body as string[]);
-    conn.reply(m, sig, [value]);
+    answer = handler(m.body as string[]);
   } catch (e) {
     if (!(e instanceof FirewallError)) throw e;
-    conn.replyError(m, EXCEPTION, e.message);
-  } finally {
-    save();
+    answer = e;
   }
+  // The state file is written before the reply leaves: whoever got the reply reads the state it caused.
+  save();
+  if (answer instanceof FirewallError) conn.replyError(m, EXCEPTION, answer.message);
+  else conn.reply(m, answer[0], [answer[1]]);
 };
 // DBUS_NAME_FLAG_DO_NOT_QUEUE (4): reply 1 means we are the primary owner.
 const owner = await conn.callValue({
