@@ -13,6 +13,9 @@ const build = Bun.spawnSync(
    // A plugin runs in the runtime's working directory: it must not pick up a .env or bunfig.toml found there (a .env
    // with CNI_NETNS_OVERRIDE=true would silently switch off the own-netns check; test/integration/no-autoload.test.ts).
    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+   // A plugin process lives 5-50 ms: tiering its code up to the optimizing JITs costs more than it saves. 64× the
+   // usual thresholds measured 2-3 MiB less peak RSS per call and no slower (README, Performance).
+   "--compile-jit-policy=64",
    "entry.ts", "--outfile", staging],
   { stdout: "inherit", stderr: "inherit" },
 );

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as sysFs from "../../pkg/sys/fs.ts";
 import { CniError } from "../../pkg/cni/errors.ts";
 import { ALL_VERSIONS, type CmdArgs, type Result } from "../../pkg/cni/types.ts";
 import { thrown } from "../../test/support/thrown.ts";
@@ -206,8 +207,8 @@ test("DEL keeps going after a failure and joins the errors with ';'", () => {
   const conf = mkconf(dataDir, { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8::/64" }]] });
   add(conf);
   const dir = path.join(dataDir, "mynet");
-  const real = fs.unlinkSync;
-  const spy = spyOn(fs, "unlinkSync").mockImplementation((p: fs.PathLike) => {
+  const real = sysFs.unlinkSync;
+  const spy = spyOn(sysFs, "unlinkSync").mockImplementation((p: string) => {
     const name = path.basename(String(p));
     if (name === "10.1.2.2" || name === "2001:db8::2") throw Object.assign(new Error("EBUSY"), { code: "EBUSY", errno: -16, syscall: "unlink" });
     real(p);

@@ -1,15 +1,15 @@
 // ipam/host-local/host-local.ts: IPAM from configured address ranges, with reservations kept as files on the local
 // disk (SPEC-DIGEST §2.1). ADD takes one address per range set; DEL frees a container's addresses; CHECK looks for
 // one; STATUS checks the store can be written; GC frees the reservations of attachments that are gone.
-import * as fs from "node:fs";
-import * as path from "node:path";
+import * as fs from "../../pkg/sys/fs.ts";
+import { dirPath } from "../../pkg/sys/path.ts";
 import { CniError, ERR_PLUGIN_NOT_AVAILABLE } from "../../pkg/cni/errors.ts";
 import { ALL_VERSIONS, type CmdArgs, type IPConfig, type Plugin, type Result, type Route } from "../../pkg/cni/types.ts";
 import { loadValidAttachments } from "../../pkg/cni/valid-attachments.ts";
 import { formatIP, ipEqual, type IP } from "../../pkg/ip/cidr.ts";
 import { allocate } from "./allocator.ts";
 import { loadNetSpec } from "./config.ts";
-import { goPathError } from "./fs-error.ts";
+import { goPathError } from "../../pkg/sys/go-path-error.ts";
 import { canonicalizeRangeSets, rangeFor, type RangeSet } from "./range-set.ts";
 import { readResolvConf } from "./resolv.ts";
 import { Store, storeDir } from "./store.ts";
@@ -141,7 +141,7 @@ function nearestExisting(p: string): string {
       fs.statSync(p);
       return p;
     } catch {
-      const parent = path.dirname(p);
+      const parent = dirPath(p);
       if (parent === p) return p;
       p = parent;
     }

@@ -1,7 +1,7 @@
 // ipam/host-local/resolv.ts: the `resolvConf` option: a resolv.conf file read into the result's dns (upstream dns.go).
-import * as fs from "node:fs";
+import * as fs from "../../pkg/sys/fs.ts";
 import type { DNS } from "../../pkg/cni/types.ts";
-import { goPathError } from "./fs-error.ts";
+import { goPathError } from "../../pkg/sys/go-path-error.ts";
 
 /** Returns the DNS settings of a resolv.conf file; throws a Go-worded error when it cannot be read. */
 export function readResolvConf(file: string): DNS {

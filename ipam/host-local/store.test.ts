@@ -4,6 +4,7 @@ import { afterEach, expect, spyOn, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as sysFs from "../../pkg/sys/fs.ts";
 import { formatIP, parseIP, type IP } from "../../pkg/ip/cidr.ts";
 import { EAGAIN, errno, sys } from "../../pkg/sys/libc.ts";
 import { Store, storeDir } from "./store.ts";
@@ -144,8 +145,8 @@ test("release walks subdirectories as upstream's filepath.Walk does", () => {
 test("release failures are reported with Go's wording and do not stop the others", () => {
   using s = Store.open("net", tempDataDir());
   fill(s, { "10.0.0.2": "c1\r\neth0", "10.0.0.3": "c1\r\neth0" });
-  const real = fs.unlinkSync;
-  const spy = spyOn(fs, "unlinkSync").mockImplementation((p: fs.PathLike) => {
+  const real = sysFs.unlinkSync;
+  const spy = spyOn(sysFs, "unlinkSync").mockImplementation((p: string) => {
     if (String(p).endsWith("10.0.0.2")) throw Object.assign(new Error("EROFS"), { code: "EROFS", errno: -30, syscall: "unlink" });
     real(p);
   });

@@ -4,11 +4,11 @@
 //   <dataDir>/<network>/lock         flock(LOCK_EX) held around each allocation or release
 //   <dataDir>/<network>/<ip>         0600, "<containerID>\r\n<ifname>" (older versions wrote "<containerID>")
 //   <dataDir>/<network>/last_reserved_ip.<set index>   0600, the IP text
-import * as fs from "node:fs";
-import * as path from "node:path";
+import * as fs from "../../pkg/sys/fs.ts";
+import { joinPath } from "../../pkg/sys/path.ts";
 import { formatIP, parseIP, type IP } from "../../pkg/ip/cidr.ts";
 import { EINTR, SyscallError, errno, sys } from "../../pkg/sys/libc.ts";
-import { goPathError, hasCode } from "./fs-error.ts";
+import { goPathError, hasCode } from "../../pkg/sys/go-path-error.ts";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 const LOCK_FILE = "lock";
@@ -27,7 +27,7 @@ export interface Reservation {
 
 /** Returns the store directory for a network: `<dataDir>/<network>`, dataDir defaulting as upstream's. */
 export function storeDir(network: string, dataDir: string): string {
-  return path.join(dataDir || DEFAULT_DATA_DIR, network);
+  return joinPath(dataDir || DEFAULT_DATA_DIR, network);
 }
 
 /** An open store: its directory exists and its lock file is open (not locked). Close it, or hold it with `using`. */
@@ -42,7 +42,7 @@ export class Store {
     } catch (e) {
       throw goPathError(dir, e, "mkdir");
     }
-    const lockPath = path.join(dir, LOCK_FILE);
+    const lockPath = joinPath(dir, LOCK_FILE);
     let fd: number;
     try {
       // go-filemutex opens the lock O_CREAT|O_RDONLY with mode 0750.
@@ -216,7 +216,7 @@ export class Store {
   }
 
   private pathOf(name: string): string {
-    return path.join(this.dir, name);
+    return joinPath(this.dir, name);
   }
 
   /**
@@ -233,7 +233,7 @@ export class Store {
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
-      const file = path.join(dir, entry.name);
+      const file = joinPath(dir, entry.name);
       if (entry.isDirectory()) {
         this.walk(visit, file);
         continue;

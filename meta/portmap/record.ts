@@ -15,6 +15,7 @@
 // (`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`), so both are safe single path components.
 import { formatIP, parseIP } from "../../pkg/ip/cidr.ts";
 import type { Undo } from "../../pkg/cni/undo.ts";
+import * as files from "../../pkg/sys/fs.ts"; // libc: node:fs costs ~2.5 ms and ~3.4 MiB to load (BUN-NOTES §11)
 
 /** What one record says: network `network` made nftables rules for `containerID` pointing at `addresses`. */
 export interface PortmapRecord {
@@ -27,11 +28,6 @@ export interface PortmapRecord {
 // A name the skel lets through as a network or container ID; anything else in the directory is not a record
 // (our own temporary files start with ".").
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
-// node:fs costs ~2.5 ms to import (BUN-NOTES §11); only the callers below pay for it.
-function nodeFs(): typeof import("node:fs") {
-  return require("node:fs") as typeof import("node:fs");
-}
 
 /** Returns the directory of one network's records. */
 export function networkDir(dataDir: string, network: string): string {
@@ -77,7 +73,6 @@ export function decodeRecord(text: string, network: string, containerID: string)
  * Registers on `undo` the removal of the record, or the old text back. Throws with the path on failure.
  */
 export function writeRecord(dataDir: string, r: PortmapRecord, undo: Undo): void {
-  const fs = nodeFs();
   const dir = networkDir(dataDir, r.network);
   const path = recordPath(dataDir, r.network, r.containerID);
   const old = readText(path);
@@ -87,12 +82,12 @@ export function writeRecord(dataDir: string, r: PortmapRecord, undo: Undo): void
   const text = encodeRecord({ ...r, addresses });
   if (text === old) return;
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    files.mkdirSync(dir, { recursive: true, mode: 0o755 });
     replaceFile(path, text);
   } catch (e) {
     throw new Error(`failed to write portmap record ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
   }
-  undo.push(`portmap record ${path}`, () => (old === undefined ? fs.rmSync(path, { force: true }) : replaceFile(path, old)));
+  undo.push(`portmap record ${path}`, () => (old === undefined ? files.rmSync(path, { force: true }) : replaceFile(path, old)));
 }
 
 /**
@@ -103,8 +98,8 @@ export function removeRecord(dataDir: string, network: string, containerID: stri
   const path = recordPath(dataDir, network, containerID);
   try {
     // The network's directory stays: removing it could race with an ADD that has just made it.
-    nodeFs().rmSync(path, { force: true });
-    for (const tmp of leftTemps(networkDir(dataDir, network), containerID)) nodeFs().rmSync(tmp, { force: true });
+    files.rmSync(path, { force: true });
+    for (const tmp of leftTemps(networkDir(dataDir, network), containerID)) files.rmSync(tmp, { force: true });
   } catch (e) {
     throw new Error(`failed to remove portmap record ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
   }
@@ -121,7 +116,7 @@ export function listRecords(dataDir: string, network: string): RecordEntry[] {
   const dir = networkDir(dataDir, network);
   let names: string[];
   try {
-    names = nodeFs().readdirSync(dir);
+    names = files.readdirSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw new Error(`failed to read portmap records in ${JSON.stringify(dir)}: ${(e as Error).message}`, { cause: e });
@@ -143,7 +138,7 @@ export function listRecords(dataDir: string, network: string): RecordEntry[] {
 export function otherNetworksRecords(dataDir: string, network: string, containerID: string): (PortmapRecord | undefined)[] {
   let names: string[];
   try {
-    names = nodeFs().readdirSync(dataDir.replace(/\/+$/, "") || "/");
+    names = files.readdirSync(dataDir.replace(/\/+$/, "") || "/");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw new Error(`failed to read portmap records in ${JSON.stringify(dataDir)}: ${(e as Error).message}`, { cause: e });
@@ -160,7 +155,7 @@ export function otherNetworksRecords(dataDir: string, network: string, container
 // Returns a regular file's text, or undefined when there is none (missing, or a directory).
 function readText(path: string): string | undefined {
   try {
-    return nodeFs().readFileSync(path, "utf8");
+    return files.readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "EISDIR" || code === "ENOTDIR") return undefined;
@@ -172,7 +167,7 @@ function readText(path: string): string | undefined {
 function leftTemps(dir: string, containerID: string): string[] {
   let names: string[];
   try {
-    names = nodeFs().readdirSync(dir);
+    names = files.readdirSync(dir);
   } catch {
     return [];
   }
@@ -182,14 +177,13 @@ function leftTemps(dir: string, containerID: string): string[] {
 
 // Writes next to the target and renames, so a concurrent GC never reads half a record.
 function replaceFile(path: string, text: string): void {
-  const fs = nodeFs();
   const slash = path.lastIndexOf("/");
   const tmp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, text, { mode: 0o644 });
-    fs.renameSync(tmp, path);
+    files.writeFileSync(tmp, text, { mode: 0o644 });
+    files.renameSync(tmp, path);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    files.rmSync(tmp, { force: true });
     throw e;
   }
 }

@@ -9,6 +9,7 @@ import {
 import type { NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { goNetlinkText, goPathError, joinPath } from "./go-compat.ts";
 import { formatHardwareAddr, parseHardwareAddr } from "./mac.ts";
+import * as files from "../../pkg/sys/fs.ts"; // libc: node:fs costs ~2.5 ms and ~3.4 MiB to load (BUN-NOTES §11)
 
 /** The pre-ADD values of the attributes ADD changes (upstream configToRestore); absent ones are not restored. */
 export interface Backup {
@@ -86,15 +87,10 @@ export function decodeBackup(text: string): Backup | undefined {
   }
 }
 
-// node:fs costs ~2.5 ms to import (BUN-NOTES §11); only the callers below pay for it.
-function nodeFs(): typeof import("node:fs") {
-  return require("node:fs") as typeof import("node:fs");
-}
-
 /** Returns the file's bytes, or undefined when there is none (nor a directory for it); throws on other errors. */
 export function readIfExists(path: string): Uint8Array | undefined {
   try {
-    return nodeFs().readFileSync(path);
+    return files.readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
@@ -107,16 +103,15 @@ export function readIfExists(path: string): Uint8Array | undefined {
  * upstream quirk: 0600 on a directory, so only root (CAP_DAC_OVERRIDE) can enter it; kept so both agree.
  */
 export function writeBackup(dataDir: string, file: string, ifname: string, b: Backup): void {
-  const fs = nodeFs();
-  if (!fs.existsSync(dataDir)) {
+  if (!files.existsSync(dataDir)) {
     try {
-      fs.mkdirSync(dataDir, { recursive: true, mode: 0o600 });
+      files.mkdirSync(dataDir, { recursive: true, mode: 0o600 });
     } catch (e) {
       throw new Error(`failed to create backup directory: ${goPathError(e, (e as NodeJS.ErrnoException).path ?? dataDir, "mkdir").message}`); // upstream text
     }
   }
   try {
-    fs.writeFileSync(file, encodeBackup(b), { mode: 0o600 });
+    files.writeFileSync(file, encodeBackup(b), { mode: 0o600 });
   } catch (e) {
     throw new Error(`failed to save file ${ifname}.json: ${goPathError(e, file).message}`); // upstream text
   }
@@ -156,7 +151,7 @@ export function restoreLink(sock: NetlinkSocket, index: number, b: Backup): stri
 /** Writes a backup file's earlier bytes back (undoing a failed ADD that overwrote it). */
 export function putBack(path: string, bytes: Uint8Array): void {
   try {
-    nodeFs().writeFileSync(path, bytes);
+    files.writeFileSync(path, bytes);
   } catch (e) {
     throw goPathError(e, path);
   }
@@ -165,7 +160,7 @@ export function putBack(path: string, bytes: Uint8Array): void {
 /** Removes a file; throws upstream's `failed to remove file <path>: …`. A file already gone is no error. */
 export function removeBackup(path: string): void {
   try {
-    nodeFs().unlinkSync(path);
+    files.unlinkSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
     throw new Error(`failed to remove file ${path}: ${goPathError(e, path, "remove").message}`); // upstream text

@@ -25,22 +25,4 @@ export function goNetlinkText(e: unknown): string {
   return (e as Error).message;
 }
 
-/** Returns p cleaned as Go's path.Clean: no empty or "." parts, ".." eats the part before it (never past "/"). */
-export function cleanPath(p: string): string {
-  const rooted = p.startsWith("/");
-  const out: string[] = [];
-  for (const part of p.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part !== "..") out.push(part);
-    else if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
-    else if (!rooted) out.push("..");
-  }
-  const joined = out.join("/");
-  return rooted ? `/${joined}` : joined || ".";
-}
-
-/** Returns the parts joined with "/" and cleaned (Go's path.Join); empty parts are skipped. */
-export function joinPath(...parts: string[]): string {
-  const nonEmpty = parts.filter((p) => p !== "");
-  return nonEmpty.length === 0 ? "" : cleanPath(nonEmpty.join("/"));
-}
+export { cleanPath, joinPath } from "../../pkg/sys/path.ts";

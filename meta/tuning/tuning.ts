@@ -23,6 +23,7 @@ import { changesLink, loadConf, type TuningConf } from "./config.ts";
 import { goNetlinkText, joinPath } from "./go-compat.ts";
 import { formatHardwareAddr, parseHardwareAddr } from "./mac.ts";
 import { sysctlFileName, validateAllowlists } from "./sysctl-key.ts";
+import * as files from "../../pkg/sys/fs.ts";
 
 const U32_MAX = 0xffffffff;
 
@@ -246,10 +247,9 @@ function gc(args: CmdArgs): void {
   const valid = loadValidAttachments(args.stdin);
   if (!valid) return;
   const keep = new Set(valid.map((a) => `${a.containerID}_${a.ifname}.json`));
-  const fs = require("node:fs") as typeof import("node:fs");
-  let entries: import("node:fs").Dirent[];
+  let entries: files.Dirent[];
   try {
-    entries = fs.readdirSync(conf.dataDir, { withFileTypes: true });
+    entries = files.readdirSync(conf.dataDir, { withFileTypes: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
     throw new Error(`failed to read ${conf.dataDir}: ${(e as Error).message}`, { cause: e });

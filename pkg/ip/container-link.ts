@@ -12,31 +12,56 @@ import { isNotFound, openRouteSocket } from "./nl/socket.ts";
  * unicast addresses; [] when there is no such link. Throws upstream's ip.DelLinkByNameAddr texts.
  */
 export function delLinkByNameAddr(ifname: string): IPNet[] {
+  const found = findLinkAddrs(ifname);
+  if (found) delFoundLink(ifname, found.index);
+  return found?.addrs ?? [];
+}
+
+/** The container's link: its index and global unicast addresses. */
+interface FoundLink {
+  index: number;
+  addrs: IPNet[];
+}
+
+function findLinkAddrs(ifname: string): FoundLink | undefined {
   using sock = openRouteSocket();
   let link: Link;
   try {
     link = getLinkByName(sock, ifname);
   } catch (e) {
-    if (isNotFound(e)) return [];
+    if (isNotFound(e)) return undefined;
     throw new Error(`failed to lookup ${JSON.stringify(ifname)}: ${(e as Error).message}`, { cause: e }); // upstream text
   }
   const addrs = listAddrs(sock, { index: link.index }).filter((a) => isGlobalUnicast(a.ip)).map((a) => ({ ip: a.ip, prefix: a.prefix }));
+  return { index: link.index, addrs };
+}
+
+function delFoundLink(ifname: string, index: number): void {
+  using sock = openRouteSocket();
   try {
-    delLink(sock, link.index);
+    delLink(sock, index);
   } catch (e) {
     if (!isNotFound(e)) throw new Error(`failed to delete ${JSON.stringify(ifname)}: ${(e as Error).message}`, { cause: e }); // upstream text
   }
-  return addrs;
 }
 
 /**
  * Returns delLinkByNameAddr(ifname) run inside the container netns, or [] when netns is "" or no longer exists
  * (DEL may come after the container is gone, or twice). Call it from the host thread; it enters and leaves.
+ *
+ * With `beforeDelete`, the addresses are handed to it on the host thread once the link is found and before it is
+ * deleted: deleting a veth waits on the kernel (an RCU barrier, 15-25 ms), and the caller can start its netfilter
+ * teardown, which waits on the kernel too, to overlap the two. It is not called when there is no link.
  */
-export function delContainerLink(netns: string, ifname: string): IPNet[] {
+export function delContainerLink(netns: string, ifname: string, beforeDelete?: (addrs: IPNet[]) => void): IPNet[] {
   if (netns === "") return [];
   try {
-    return withNetns(netns, () => delLinkByNameAddr(ifname));
+    if (!beforeDelete) return withNetns(netns, () => delLinkByNameAddr(ifname));
+    const found = withNetns(netns, () => findLinkAddrs(ifname));
+    if (!found) return [];
+    beforeDelete(found.addrs);
+    withNetns(netns, () => delFoundLink(ifname, found.index));
+    return found.addrs;
   } catch (e) {
     if (e instanceof NetnsNotExistError) return [];
     throw e;

@@ -12,7 +12,7 @@ import {
 } from "./nl/consts.ts";
 import { NetlinkParseError, parseAttrList, parseAttrs, readBytes, readStrz, readU32, readU64 } from "./nl/reader.ts";
 import type { NetlinkSocket } from "./nl/socket.ts";
-import { cstr, errno, sys, SyscallError } from "../sys/libc.ts";
+import { readFileSync } from "../sys/fs.ts";
 import { NlWriter } from "./nl/writer.ts";
 
 // ---- constants, under the kernel's names ----------------------------------------------------------------------
@@ -554,23 +554,10 @@ export function parsePsched(text: string): number {
 
 /** Returns tick_in_usec of this kernel (15.625 with the usual 64 ns psched tick); throws when psched is unreadable. */
 export function readTickInUsec(): number {
-  // Through libc rather than node:fs, which costs ~2.5 ms to import (BUN-NOTES §11); the file is 36 bytes.
-  const libc = sys();
-  const fd = libc.open(cstr(PSCHED_PATH), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) throw new SyscallError("open", errno(), PSCHED_PATH);
-  try {
-    const buf = new Uint8Array(128);
-    const n = Number(libc.read(fd, buf, buf.length));
-    if (n < 0) throw new SyscallError("read", errno(), PSCHED_PATH);
-    return parsePsched(new TextDecoder().decode(buf.subarray(0, n)));
-  } finally {
-    libc.close(fd);
-  }
+  return parsePsched(readFileSync(PSCHED_PATH, "utf8")); // pkg/sys/fs: node:fs would cost ~2.5 ms to import
 }
 
 const PSCHED_PATH = "/proc/net/psched";
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 
 /**
  * Returns a C `(unsigned int)` cast of a double as x86-64 compilers emit it (and Go on amd64): truncate toward zero

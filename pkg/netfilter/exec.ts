@@ -40,11 +40,16 @@ export function netfilterChanges(): number {
   return changes;
 }
 
-/** Returns the outcome of running a tool with optional stdin. Throws NetfilterUnavailableError when it cannot be found or started. */
-export function runTool(name: string, args: string[], stdin?: string): ToolRun {
+function toolPath(name: string): string {
   if (!name.endsWith("-save")) changes++;
   const path = findTool(name);
   if (path === null) throw new NetfilterUnavailableError(name, `failed to find ${JSON.stringify(name)} in $PATH`);
+  return path;
+}
+
+/** Returns the outcome of running a tool with optional stdin. Throws NetfilterUnavailableError when it cannot be found or started. */
+export function runTool(name: string, args: string[], stdin?: string): ToolRun {
+  const path = toolPath(name);
   let p;
   try {
     p = Bun.spawnSync([path, ...args], {
@@ -56,6 +61,28 @@ export function runTool(name: string, args: string[], stdin?: string): ToolRun {
     throw new NetfilterUnavailableError(name, `failed to run ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
   }
   return { exitCode: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+/**
+ * Starts a tool with optional stdin and returns its outcome once it exits, so the caller can do other slow work (a
+ * link delete waiting on the kernel) meanwhile. The child starts from the calling thread, in its netns, now.
+ * Throws NetfilterUnavailableError (synchronously) when it cannot be found or started.
+ */
+export function startTool(name: string, args: string[], stdin?: string): Promise<ToolRun> {
+  const path = toolPath(name);
+  let p;
+  try {
+    p = Bun.spawn([path, ...args], {
+      stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  } catch (e) {
+    throw new NetfilterUnavailableError(name, `failed to run ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
+  }
+  const child = p;
+  return Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
+    .then(([exitCode, stdout, stderr]) => ({ exitCode, stdout, stderr }));
 }
 
 /** A batch the tool rejected; nothing of it applied. `batch` is the text that was sent. */

@@ -5,7 +5,7 @@ import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../cni/errors.ts";
 import { formatIP, networkOf, type IPNet } from "../ip/cidr.ts";
 import { NetfilterUnavailableError } from "./exec.ts";
 import {
-  applyIptablesBatch, deleteLine, isIptablesUsable, readIptablesTable, ruleTarget, saveQuote,
+  applyIptablesBatch, deleteLine, isIptablesUsable, readIptablesTable, ruleTarget, saveQuote, startIptablesBatch,
   type IpFamily, type IptablesTable,
 } from "./iptables.ts";
 import { applyNftBatch, isNftUsable, nftQuote, readNftTable, type NftTable } from "./nftables.ts";
@@ -86,17 +86,34 @@ export function setupIPMasq(backend: MasqBackend, a: MasqAttachment): void {
  */
 export function teardownIPMasq(a: MasqAttachment): void {
   const errors: Error[] = [];
+  planTeardown(a, errors, (family, lines) => applyIptablesBatch(family, "nat", lines));
+  throwCollected(errors);
+}
+
+/**
+ * teardownIPMasq with the iptables-restore runs started and not yet waited for when it returns: the caller does its
+ * other slow work (deleting the container's veth) while the tools commit, then awaits. State is read now, so call it
+ * from the host netns, and only after whatever it must see (the container's addresses) is known.
+ */
+export async function startTeardownIPMasq(a: MasqAttachment): Promise<void> {
+  const errors: Error[] = [];
+  const running: Promise<void>[] = [];
+  planTeardown(a, errors, (family, lines) => {
+    running.push(startIptablesBatch(family, "nat", lines).catch((e) => collect(errors, () => { throw e; })));
+  });
+  await Promise.all(running);
+  throwCollected(errors);
+}
+
+// Reads each family's nat table and hands its teardown lines to `apply`; the nftables rules go at once (in-process).
+function planTeardown(a: MasqAttachment, errors: Error[], apply: (family: IpFamily, lines: string[]) => void): void {
   const chain = chainName(a.network, a.containerId);
   // With addresses, only their families can hold rules (upstream looks nowhere else); without, look in both.
   const families = a.ips.length > 0 ? familiesOf(a.ips) : ([4, 6] as IpFamily[]);
   for (const family of families) {
-    collect(errors, () => {
-      const state = readIptablesTable(family, "nat");
-      applyIptablesBatch(family, "nat", iptablesTeardownLines(state, [chain]));
-    });
+    collect(errors, () => apply(family, iptablesTeardownLines(readIptablesTable(family, "nat"), [chain])));
   }
   collect(errors, () => applyNftBatch(nftTeardownBatch(readNftTable(MASQ_TABLE_FAMILY, MASQ_TABLE), a)));
-  throwCollected(errors);
 }
 
 /**

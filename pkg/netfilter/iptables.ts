@@ -5,7 +5,7 @@
 // on recent kernels (SPEC-DIGEST §0.9).
 import { cstr, sys } from "../sys/libc.ts";
 import { canIdentifyFiles, fdId, fileId } from "../sys/file-id.ts";
-import { NetfilterBatchError, NetfilterUnavailableError, netfilterChanges, runTool } from "./exec.ts";
+import { NetfilterBatchError, NetfilterUnavailableError, netfilterChanges, runTool, startTool, type ToolRun } from "./exec.ts";
 
 export type IpFamily = 4 | 6;
 
@@ -111,13 +111,28 @@ export function isIptablesUsable(family: IpFamily = 4, table = "nat"): boolean {
  */
 export function applyIptablesBatch(family: IpFamily, table: string, lines: string[]): void {
   if (lines.length === 0) return;
-  const tool = restoreTool(family);
   const batch = iptablesRestoreText(table, lines);
-  // --noflush keeps every rule the batch does not mention; -w waits for the xtables lock, as go-iptables' --wait does.
-  const p = runTool(tool, ["--noflush", "-w"], batch);
-  if (p.exitCode !== 0) {
-    throw new NetfilterBatchError(`failed to apply ${table} rules with ${tool}: ${p.stderr.trim() || `exit status ${p.exitCode}`}`, batch);
-  }
+  checkRestore(family, table, batch, runTool(restoreTool(family), RESTORE_ARGS, batch));
+}
+
+/**
+ * applyIptablesBatch, with the restore started now and awaited by the caller, who may do other slow work while the
+ * tool commits (a commit that deletes rules makes iptables-restore wait an RCU grace period before it exits).
+ */
+export async function startIptablesBatch(family: IpFamily, table: string, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const batch = iptablesRestoreText(table, lines);
+  const run = startTool(restoreTool(family), RESTORE_ARGS, batch);
+  checkRestore(family, table, batch, await run);
+}
+
+// --noflush keeps every rule the batch does not mention; -w waits for the xtables lock, as go-iptables' --wait does.
+const RESTORE_ARGS = ["--noflush", "-w"];
+
+function checkRestore(family: IpFamily, table: string, batch: string, p: ToolRun): void {
+  if (p.exitCode === 0) return;
+  const tool = restoreTool(family);
+  throw new NetfilterBatchError(`failed to apply ${table} rules with ${tool}: ${p.stderr.trim() || `exit status ${p.exitCode}`}`, batch);
 }
 
 /** Returns the iptables-restore input for one table: `*<table>`, the lines, `COMMIT`. */

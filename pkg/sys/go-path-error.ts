@@ -1,6 +1,6 @@
-// pkg/sys/go-path-error.ts: a node:fs failure worded as Go's *os.PathError prints it ("open /x: permission denied"),
-// so a plugin's message reads as the Go plugin's for the same failure. (ipam/host-local/fs-error.ts and
-// pkg/libcni/fs-error.ts hold older copies of the same idea.)
+// pkg/sys/go-path-error.ts: a file failure (from node:fs or pkg/sys/fs, which shape errors alike) worded as Go's
+// *os.PathError prints it ("open /x: permission denied"), so a plugin's message reads as the Go plugin's for the same
+// failure. (pkg/libcni/fs-error.ts holds an older copy of the same idea, for cnitool, which loads node:fs anyway.)
 import { describeErrno } from "./libc.ts";
 
 // Go names the operation after its own function, not the syscall.

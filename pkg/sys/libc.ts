@@ -22,6 +22,16 @@ const SYMBOLS = {
   recvfrom: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.ptr], returns: T.i64 },
   ioctl: { args: [T.i32, T.u64, T.ptr], returns: T.i32 },
   if_nametoindex: { args: [T.ptr], returns: T.u32 },
+  // files (fs.ts); statx needs glibc 2.28 or later
+  access: { args: [T.ptr, T.i32], returns: T.i32 },
+  mkdir: { args: [T.ptr, T.u32], returns: T.i32 },
+  unlink: { args: [T.ptr], returns: T.i32 },
+  rename: { args: [T.ptr, T.ptr], returns: T.i32 },
+  fsync: { args: [T.i32], returns: T.i32 },
+  statx: { args: [T.i32, T.ptr, T.i32, T.u32, T.ptr], returns: T.i32 },
+  fdopendir: { args: [T.i32], returns: T.ptr },
+  readdir: { args: [T.ptr], returns: T.ptr },
+  closedir: { args: [T.ptr], returns: T.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -35,7 +45,12 @@ export function sys(): Libc {
 
 /** Returns the calling thread's errno; read it straight after the failing call, before any other FFI call. */
 export function errno(): number {
-  return read.i32(sys().__errno_location() as Pointer, 0);
+  return read.i32(errnoLocation(), 0);
+}
+
+/** Returns the address of the calling thread's errno (to clear it before a call that only reports through it). */
+export function errnoLocation(): Pointer {
+  return sys().__errno_location() as Pointer;
 }
 
 export const EPERM = 1;

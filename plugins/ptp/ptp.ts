@@ -19,7 +19,7 @@ import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../pkg/ip/nl
 import { hasErrno, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { addRoute, delRoute } from "../../pkg/ip/route.ts";
 import { setupVeth } from "../../pkg/ip/veth.ts";
-import { configuredMasqBackend, setupIPMasq, teardownIPMasq } from "../../pkg/netfilter/ipmasq.ts";
+import { configuredMasqBackend, setupIPMasq, startTeardownIPMasq, teardownIPMasq } from "../../pkg/netfilter/ipmasq.ts";
 import { checkIPMasqAvailable, gcIPMasqOfConf, runAllSteps } from "../../pkg/netfilter/ipmasq-gc-status.ts";
 import { openContainerNetns, openNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { EEXIST } from "../../pkg/sys/libc.ts";
@@ -144,10 +144,20 @@ async function del(args: CmdArgs): Promise<void> {
   await ipamRun("DEL", conf, args.stdin);
   // The link's addresses tell which masquerade rules are ours; when the netns or link is already gone, fall back to
   // prevResult, and failing that the chain name alone (upstream leaks the chain in those cases).
-  let addrs = delContainerLink(args.netns, args.ifname);
-  if (!conf.ipMasq) return;
-  if (addrs.length === 0) addrs = (conf.prevResult?.ips ?? []).map((i) => parseCIDR(i.address)!);
-  teardownIPMasq({ network: conf.name, ifname: args.ifname, containerId: args.containerId, ips: addrs });
+  // The masquerade teardown starts before the link delete, so the two kernel waits overlap (pkg/ip/container-link.ts).
+  let masq: Promise<void> | undefined;
+  const startMasq = (addrs: IPNet[]) => {
+    const ips = addrs.length > 0 ? addrs : (conf.prevResult?.ips ?? []).map((i) => parseCIDR(i.address)!);
+    masq = startTeardownIPMasq({ network: conf.name, ifname: args.ifname, containerId: args.containerId, ips });
+  };
+  try {
+    delContainerLink(args.netns, args.ifname, conf.ipMasq ? startMasq : undefined);
+    if (conf.ipMasq && !masq) startMasq([]);
+  } catch (e) {
+    await masq?.catch(() => undefined); // the started tools finish first; the earlier failure is the one reported
+    throw e;
+  }
+  await masq;
 }
 
 async function check(args: CmdArgs): Promise<void> {
