@@ -9,7 +9,7 @@
 import { formatCIDR, formatIP, type IPNet } from "../../pkg/ip/cidr.ts";
 import { NetfilterBatchError } from "../../pkg/netfilter/exec.ts";
 import {
-  applyIptablesBatch, deleteLine, readIptablesTable, ruleTarget, type IpFamily, type IptablesTable,
+  applyIptablesBatch, deleteLine, readIptablesTable, ruleTarget, startIptablesBatch, type IpFamily, type IptablesTable,
 } from "../../pkg/netfilter/iptables.ts";
 import { chainName } from "../../pkg/netfilter/names.ts";
 import { hasSpecificHostIP, mappingApplies, type PortMapConf, type PortMapping } from "./config.ts";
@@ -244,12 +244,33 @@ export function applyWithRetry(family: IpFamily, build: (state: IptablesTable) =
       applyIptablesBatch(family, "nat", build(state));
       return state;
     } catch (e) {
-      if (!(e instanceof NetfilterBatchError) || attempt >= 5) throw e;
-      const now = readIptablesTable(family, "nat");
-      if (sameTable(now, state)) throw e;
-      state = now;
+      state = stateToRetryWith(e, attempt, family, state);
     }
   }
+}
+
+/**
+ * applyWithRetry with the first read and the first restore started before it returns, so a caller can start the
+ * other family's (or other work) while this one commits; the promise settles once the batch is in.
+ */
+export async function startWithRetry(family: IpFamily, build: (state: IptablesTable) => string[]): Promise<IptablesTable> {
+  let state = readIptablesTable(family, "nat");
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await startIptablesBatch(family, "nat", build(state));
+      return state;
+    } catch (e) {
+      state = stateToRetryWith(e, attempt, family, state);
+    }
+  }
+}
+
+// Returns the fresh table to build the batch again from, or throws e when a retry cannot help.
+function stateToRetryWith(e: unknown, attempt: number, family: IpFamily, state: IptablesTable): IptablesTable {
+  if (!(e instanceof NetfilterBatchError) || attempt >= 5) throw e;
+  const now = readIptablesTable(family, "nat");
+  if (sameTable(now, state)) throw e;
+  return now;
 }
 
 function sameTable(a: IptablesTable, b: IptablesTable): boolean {

@@ -24,7 +24,7 @@ import { applyNftBatch, isNftUsable, type NftTable } from "../../pkg/netfilter/n
 import { loadConf, type BackendProbe, type PortMapConf, type PortMapping } from "./config.ts";
 import { gc } from "./gc.ts";
 import {
-  applyWithRetry, chainsForAdd, checkChain, dnatChainName, goList, oldSnatChainName, restoreArg, setupLines,
+  applyWithRetry, chainsForAdd, startWithRetry, checkChain, dnatChainName, goList, oldSnatChainName, restoreArg, setupLines,
 } from "./iptables.ts";
 import {
   addBatch, checkRules, containerRules, deleteBatch, NFT_TABLE, nftFamily, readPortmapTables, type NftFamily,
@@ -142,34 +142,47 @@ function flushUdpConntrack(mappings: PortMapping[], families: (4 | 6)[], what: (
   }
 }
 
-function del(args: CmdArgs): void {
+async function del(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin, args.ifname, hostProbe(), PREFIX);
   if (conf.portMappings.length === 0) return;
   // No prevResult needed: the chain and rule names come from the network and container ID alone.
-  if (conf.backend === "iptables") unforwardIptables(conf, args.containerId);
+  let committing: Promise<void> | undefined;
+  if (conf.backend === "iptables") committing = unforwardIptables(conf, args.containerId);
   else {
     unforwardNftables(args.containerId);
     removeRecord(conf.dataDir, conf.name, args.containerId); // after the rules: a failed DEL keeps it for GC
   }
-  // Our addition: stale UDP flows would keep sending to the gone container's address.
-  flushUdpConntrack(conf.portMappings, [4, 6], (e) => `failed to delete stale UDP conntrack entries: ${e}`);
+  // Our addition: stale UDP flows would keep sending to the gone container's address. Flushed while the iptables
+  // batches commit (a commit that deletes rules waits an RCU grace period).
+  try {
+    flushUdpConntrack(conf.portMappings, [4, 6], (e) => `failed to delete stale UDP conntrack entries: ${e}`);
+  } finally {
+    await committing;
+  }
 }
 
-/** Removes this container's DNAT chain (and the legacy SNAT one) and every jump to them, per usable family. */
-function unforwardIptables(conf: PortMapConf, containerId: string): void {
+/**
+ * Removes this container's DNAT chain (and the legacy SNAT one) and every jump to them, per usable family. Both
+ * families' batches are started before either is waited for.
+ */
+async function unforwardIptables(conf: PortMapConf, containerId: string): Promise<void> {
   const chains = [dnatChainName(conf.name, containerId), oldSnatChainName(conf.name, containerId)];
   const unusable: string[] = [];
-  for (const family of [4, 6] as IpFamily[]) {
+  const teardown = async (family: IpFamily) => {
     try {
-      applyWithRetry(family, (state) => iptablesTeardownLines(state, chains));
+      await startWithRetry(family, (state) => iptablesTeardownLines(state, chains));
     } catch (e) {
       if (e instanceof NetfilterUnavailableError) {
         unusable.push(`(${family === 4 ? "iptables" : "ip6tables"}) ${e.message}`);
-        continue;
+        return;
       }
       throw new Error(`could not teardown ipv${family} dnat: ${(e as Error).message}`, { cause: e }); // upstream text
     }
-  }
+  };
+  const v4 = teardown(4);
+  const v6 = teardown(6);
+  await v4.finally(() => v6.catch(() => undefined)); // v4's error first, as upstream reports it, once both are done
+  await v6;
   if (unusable.length === 2) throw new Error(`neither iptables nor ip6tables is usable, ${unusable.join(", ")}`); // upstream text
 }
 
