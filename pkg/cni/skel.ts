@@ -11,7 +11,7 @@ import { marshalIndent } from "./json.ts";
 import { formatResult, resultObject } from "./result.ts";
 import type { CmdArgs, Plugin, Result } from "./types.ts";
 import { readEnv, validateNetworkName } from "./validate.ts";
-import { canIdentifyFiles, fileId } from "../sys/file-id.ts";
+import { fileId } from "../sys/file-id.ts";
 import { EINTR, errno, sys } from "../sys/libc.ts";
 import { versionAtLeast } from "./version.ts";
 
@@ -84,28 +84,18 @@ function checkGate(verb: string, min: string, version: string, plugin: Plugin): 
 }
 
 /** Returns whether CNI_NETNS is this process's own netns (a runtime mistake that would wreck the host). */
-async function isOwnNetns(netns: string): Promise<boolean> {
+function isOwnNetns(netns: string): boolean {
   if (netns === "") return false;
   // statx through FFI: node:fs would cost ~1.5 ms on every ADD and DEL (BUN-NOTES §11).
-  if (canIdentifyFiles()) {
-    const a = fileId(netns);
-    return a !== undefined && a === fileId("/proc/self/ns/net"); // a path that does not open is the handler's business
-  }
-  const { statSync } = await import("node:fs");
-  try {
-    const a = statSync(netns);
-    const b = statSync("/proc/self/ns/net");
-    return a.dev === b.dev && a.ino === b.ino;
-  } catch {
-    return false; // a path that does not open is the handler's business (DEL tolerates it)
-  }
+  const a = fileId(netns);
+  return a !== undefined && a === fileId("/proc/self/ns/net"); // a path that does not open is the handler's business
 }
 
-async function refuseOwnNetns(args: CmdArgs): Promise<void> {
+function refuseOwnNetns(args: CmdArgs): void {
   const o = args.netnsOverride;
   if (o === "1" || o.toLowerCase() === "true") return;
   // upstream quirk: it checks after the handler ran and printed; checking first leaves nothing behind.
-  if (await isOwnNetns(args.netns)) {
+  if (isOwnNetns(args.netns)) {
     throw new CniError(ERR_INVALID_NETNS, "plugin's netns and netns from CNI_NETNS should not be the same");
   }
 }
@@ -120,12 +110,12 @@ export async function execute(plugin: Plugin, args: CmdArgs): Promise<Result | u
   switch (args.command) {
     case "ADD": {
       checkSupported(version(), plugin);
-      await refuseOwnNetns(args);
+      refuseOwnNetns(args);
       return await plugin.add(args);
     }
     case "DEL":
       checkSupported(version(), plugin);
-      await refuseOwnNetns(args);
+      refuseOwnNetns(args);
       await plugin.del(args);
       return undefined;
     case "CHECK":

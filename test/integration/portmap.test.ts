@@ -474,7 +474,8 @@ describe.skipIf(skip)("portmap", () => {
         rmSync(log);
         return [...text.matchAll(/execve\("[^"]*\/([^/"]+)"/g)].map((m) => m[1]).filter((n) => n !== "portmap");
       };
-      expect(execs("ADD")).toEqual(["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]);
+      // A fresh host has no ip6 nat table yet: with iptables-nft, the kernel says so and ip6tables-save is not run.
+      expect(execs("ADD")).toEqual(["iptables-save", "iptables-restore", "ip6tables-restore"]);
       expect(execs("DEL")).toEqual(["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]);
     });
   });
