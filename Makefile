@@ -4,7 +4,7 @@ PREFIX  ?= /opt/cni/bin
 DESTDIR ?=
 SOURCES := $(shell find entry.ts registry.ts build.ts pkg plugins ipam meta cnitool -name '*.ts' ! -name '*.test.ts' 2>/dev/null)
 
-.PHONY: all deps test test-kernel unit demo bench install uninstall clean deb
+.PHONY: all deps test test-kernel unit demo bench install uninstall clean deb bytecode-order
 
 all: bin/cni-plugins
 
@@ -12,7 +12,12 @@ $(BUN): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $(BUN)
 
-bin/cni-plugins: $(BUN) $(SOURCES)
+bin/cni-plugins: $(BUN) $(SOURCES) $(wildcard scripts/bytecode-order/*.txt)
+	$(BUN) build.ts bin
+
+# Re-records the bytecode layout of the hot plugin calls (root; scripts/bytecode-order.ts), then rebuilds with it.
+bytecode-order: deps all
+	$(BUN) scripts/bytecode-order.ts
 	$(BUN) build.ts bin
 
 # System tools: iproute2 and iptables/nftables for the plugins and test assertions, Debian's Go plugins as the

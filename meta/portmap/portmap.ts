@@ -20,6 +20,7 @@ import { deleteConntrackByDstPort, IPPROTO_UDP, openConntrackSocket } from "../.
 import { NetfilterUnavailableError, runTool } from "../../pkg/netfilter/exec.ts";
 import { readIptablesTable, type IpFamily, type IptablesTable } from "../../pkg/netfilter/iptables.ts";
 import { iptablesTeardownLines } from "../../pkg/netfilter/ipmasq.ts";
+import { iptablesUsableInKernel, teardownChainsInKernel } from "../../pkg/netfilter/nft-chains.ts";
 import { applyNftBatch, isNftUsable, type NftTable } from "../../pkg/netfilter/nftables.ts";
 import { loadConf, type BackendProbe, type PortMapConf, type PortMapping } from "./config.ts";
 import { gc } from "./gc.ts";
@@ -145,19 +146,14 @@ function flushUdpConntrack(mappings: PortMapping[], families: (4 | 6)[], what: (
 async function del(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin, args.ifname, hostProbe(), PREFIX);
   if (conf.portMappings.length === 0) return;
+  // Our addition: stale UDP flows would keep sending to the gone container's address. Flushed before the rules go:
+  // its netfilter socket must close before an in-process teardown commits (pkg/netfilter/nft-chains.ts).
+  flushUdpConntrack(conf.portMappings, [4, 6], (e) => `failed to delete stale UDP conntrack entries: ${e}`);
   // No prevResult needed: the chain and rule names come from the network and container ID alone.
-  let committing: Promise<void> | undefined;
-  if (conf.backend === "iptables") committing = unforwardIptables(conf, args.containerId);
+  if (conf.backend === "iptables") await unforwardIptables(conf, args.containerId);
   else {
     unforwardNftables(args.containerId);
     removeRecord(conf.dataDir, conf.name, args.containerId); // after the rules: a failed DEL keeps it for GC
-  }
-  // Our addition: stale UDP flows would keep sending to the gone container's address. Flushed while the iptables
-  // batches commit (a commit that deletes rules waits an RCU grace period).
-  try {
-    flushUdpConntrack(conf.portMappings, [4, 6], (e) => `failed to delete stale UDP conntrack entries: ${e}`);
-  } finally {
-    await committing;
   }
 }
 
@@ -170,6 +166,7 @@ async function unforwardIptables(conf: PortMapConf, containerId: string): Promis
   const unusable: string[] = [];
   const teardown = async (family: IpFamily) => {
     try {
+      if (teardownChainsInKernel(family, "nat", chains)) return; // iptables-nft: in-process, no tools
       await startWithRetry(family, (state) => iptablesTeardownLines(state, chains));
     } catch (e) {
       if (e instanceof NetfilterUnavailableError) {
@@ -253,6 +250,8 @@ function iptablesHasRule(family: IpFamily, chain: string, ruleArgs: string[]): b
 function hostProbe(): BackendProbe {
   return {
     iptablesUsable: () => {
+      const inKernel = iptablesUsableInKernel(4); // iptables-nft: nf_tables answers, no iptables-save
+      if (inKernel !== undefined) return inKernel;
       try {
         readIptablesTable(4, "nat");
         return true;

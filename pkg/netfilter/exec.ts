@@ -47,6 +47,11 @@ function toolPath(name: string): string {
   return path;
 }
 
+/** Records that this process changed netfilter state without a tool (in-process nfnetlink), as netfilterChanges counts. */
+export function noteNetfilterChange(): void {
+  changes++;
+}
+
 /** Returns the outcome of running a tool with optional stdin. Throws NetfilterUnavailableError when it cannot be found or started. */
 export function runTool(name: string, args: string[], stdin?: string): ToolRun {
   const path = toolPath(name);

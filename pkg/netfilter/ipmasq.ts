@@ -8,6 +8,7 @@ import {
   applyIptablesBatch, deleteLine, isIptablesUsable, readIptablesTable, ruleTarget, saveQuote, startIptablesBatch,
   type IpFamily, type IptablesTable,
 } from "./iptables.ts";
+import { teardownChainsInKernel } from "./nft-chains.ts";
 import { applyNftBatch, isNftUsable, nftQuote, readNftTable, type NftTable } from "./nftables.ts";
 import { chainName, goQuote, ipMasqComment, nftMasqComment, nftMasqCommentPrefix, nftMasqNetworkPrefix } from "./names.ts";
 
@@ -110,10 +111,15 @@ function planTeardown(a: MasqAttachment, errors: Error[], apply: (family: IpFami
   const chain = chainName(a.network, a.containerId);
   // With addresses, only their families can hold rules (upstream looks nowhere else); without, look in both.
   const families = a.ips.length > 0 ? familiesOf(a.ips) : ([4, 6] as IpFamily[]);
-  for (const family of families) {
-    collect(errors, () => apply(family, iptablesTeardownLines(readIptablesTable(family, "nat"), [chain])));
-  }
+  // nftables first: its table check closes a netfilter socket, which must not come after an in-process commit
+  // that deleted rules (nft-chains.ts: the close would wait for the kernel to destroy them).
   collect(errors, () => applyNftBatch(nftTeardownBatch(readNftTable(MASQ_TABLE_FAMILY, MASQ_TABLE), a)));
+  for (const family of families) {
+    collect(errors, () => {
+      if (teardownChainsInKernel(family, "nat", [chain])) return; // iptables-nft: in-process, no tools
+      apply(family, iptablesTeardownLines(readIptablesTable(family, "nat"), [chain]));
+    });
+  }
 }
 
 /**

@@ -32,6 +32,7 @@ const SYMBOLS = {
   fdopendir: { args: [T.i32], returns: T.ptr },
   readdir: { args: [T.ptr], returns: T.ptr },
   closedir: { args: [T.ptr], returns: T.i32 },
+  realpath: { args: [T.ptr, T.ptr], returns: T.ptr },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];

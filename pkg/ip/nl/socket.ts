@@ -231,6 +231,35 @@ export class NetlinkSocket {
     }
   }
 
+  /**
+   * Sends the messages as one datagram (an nfnetlink batch: begin, requests, end) and waits for the reply of every
+   * message that asked for an ACK; throws NetlinkError with the first error once all have answered. An error for a
+   * message that asked for none (the kernel refusing the batch itself) ends the wait at once.
+   */
+  requestBatch(msgs: Uint8Array[], op: string): void {
+    const buf = new Uint8Array(msgs.reduce((n, m) => n + m.length, 0));
+    const awaited = new Set<number>();
+    const all = new Set<number>();
+    let off = 0;
+    for (const m of msgs) {
+      buf.set(m, off);
+      off += m.length;
+      all.add(seqOf(m));
+      if (new DataView(m.buffer, m.byteOffset, m.byteLength).getUint16(6, true) & NLM_F_ACK) awaited.add(seqOf(m));
+    }
+    this.transport.send(buf);
+    let failure: NetlinkError | undefined;
+    while (awaited.size > 0) {
+      for (const m of this.recv()) {
+        if (m.type !== NLMSG_ERROR || !all.has(m.seq)) continue;
+        const e = parseError(m);
+        if (e.error !== 0) failure ??= new NetlinkError(op, -e.error, e.extAck?.msg);
+        if (!awaited.delete(m.seq) && e.error !== 0) awaited.clear();
+      }
+    }
+    if (failure) throw failure;
+  }
+
   close(): void {
     this.transport.close();
   }
