@@ -18,9 +18,9 @@ import { readSysctl, writeSysctl } from "../../pkg/ip/sysctl.ts";
 import { EOPNOTSUPP } from "../../pkg/sys/libc.ts";
 import { deleteConntrackByDstPort, IPPROTO_UDP, openConntrackSocket } from "../../pkg/netfilter/conntrack.ts";
 import { NetfilterUnavailableError, runTool } from "../../pkg/netfilter/exec.ts";
-import { readIptablesTable, type IpFamily, type IptablesTable } from "../../pkg/netfilter/iptables.ts";
+import { isIptablesUsable, readIptablesTable, type IpFamily, type IptablesTable } from "../../pkg/netfilter/iptables.ts";
 import { iptablesTeardownLines } from "../../pkg/netfilter/ipmasq.ts";
-import { iptablesUsableInKernel, teardownChainsInKernel } from "../../pkg/netfilter/nft-chains.ts";
+import { teardownChainsInKernel } from "../../pkg/netfilter/nft-chains.ts";
 import { applyNftBatch, isNftUsable, type NftTable } from "../../pkg/netfilter/nftables.ts";
 import { loadConf, type BackendProbe, type PortMapConf, type PortMapping } from "./config.ts";
 import { gc } from "./gc.ts";
@@ -249,17 +249,7 @@ function iptablesHasRule(family: IpFamily, chain: string, ruleArgs: string[]): b
 /** Upstream's backend probes: iptables works when it can read the nat table; nftables when nft accepts a table. */
 function hostProbe(): BackendProbe {
   return {
-    iptablesUsable: () => {
-      const inKernel = iptablesUsableInKernel(4); // iptables-nft: nf_tables answers, no iptables-save
-      if (inKernel !== undefined) return inKernel;
-      try {
-        readIptablesTable(4, "nat");
-        return true;
-      } catch (e) {
-        if (e instanceof NetfilterUnavailableError) return false;
-        throw e;
-      }
-    },
+    iptablesUsable: () => isIptablesUsable(4, "nat"),
     nftablesUsable: isNftUsable,
   };
 }

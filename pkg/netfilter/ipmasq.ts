@@ -8,7 +8,7 @@ import {
   applyIptablesBatch, deleteLine, isIptablesUsable, readIptablesTable, ruleTarget, saveQuote, startIptablesBatch,
   type IpFamily, type IptablesTable,
 } from "./iptables.ts";
-import { teardownChainsInKernel } from "./nft-chains.ts";
+import { chainUnknownToKernel, teardownChainsInKernel } from "./nft-chains.ts";
 import { applyNftBatch, isNftUsable, nftQuote, readNftTable, type NftTable } from "./nftables.ts";
 import { chainName, goQuote, ipMasqComment, nftMasqComment, nftMasqCommentPrefix, nftMasqNetworkPrefix } from "./names.ts";
 
@@ -37,6 +37,7 @@ const CHAIN_COMMENT = "Masquerade traffic from certain IPs to any (non-multicast
 const NFT_TABLE = `${MASQ_TABLE_FAMILY} ${MASQ_TABLE}`;
 
 const familyOf = (n: IPNet): IpFamily => n.ip.family;
+const emptyTable = (name: string): IptablesTable => ({ name, chains: new Map(), rules: [] });
 const multicastNet = (f: IpFamily) => (f === 4 ? "224.0.0.0/4" : "ff00::/8");
 
 /**
@@ -74,7 +75,9 @@ export function setupIPMasq(backend: MasqBackend, a: MasqAttachment): void {
   const chain = chainName(a.network, a.containerId); // upstream quirk: the iptables backend ignores ifname
   const comment = ipMasqComment(a.network, a.containerId);
   for (const family of familiesOf(a.ips)) {
-    const state = readIptablesTable(family, "nat");
+    // A chain the kernel has never seen (a new container, iptables-nft) needs no iptables-save to plan: the lines
+    // planned against an empty table are exactly those planned against the real one.
+    const state = chainUnknownToKernel(family, "nat", chain) ? emptyTable("nat") : readIptablesTable(family, "nat");
     applyIptablesBatch(family, "nat", iptablesSetupLines(state, chain, comment, a.ips.filter((n) => familyOf(n) === family)));
   }
 }

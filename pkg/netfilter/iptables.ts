@@ -5,6 +5,7 @@
 // on recent kernels (SPEC-DIGEST §0.9).
 import { cstr, sys } from "../sys/libc.ts";
 import { fdId, fileId } from "../sys/file-id.ts";
+import { iptablesUsableInKernel } from "./nft-chains.ts";
 import { nftTableExists } from "./nft-netlink.ts";
 import { NetfilterBatchError, NetfilterUnavailableError, netfilterChanges, runTool, startTool, type ToolRun } from "./exec.ts";
 
@@ -114,8 +115,10 @@ function takeLastRead(family: IpFamily, table: string): IptablesTable | undefine
   return fresh && fileId(THREAD_NETNS) === m.netnsId ? m.state : undefined;
 }
 
-/** Returns whether the family's iptables can read the table here (the binary exists and iptables-save succeeds). */
+/** Returns whether the family's iptables can read the table here (iptables-nft: nf_tables answers; else iptables-save succeeds). */
 export function isIptablesUsable(family: IpFamily = 4, table = "nat"): boolean {
+  const inKernel = iptablesUsableInKernel(family, table); // iptables-nft: nf_tables answers, no iptables-save
+  if (inKernel !== undefined) return inKernel;
   try {
     readIptablesTable(family, table);
     return true;

@@ -111,6 +111,12 @@ export function parseKernelChains(chainMsgs: Uint8Array[], ruleMsgs: Uint8Array[
   return { chains, jumps };
 }
 
+/** Returns the table's chains and jumping rules as the kernel dumps them; throws NetlinkError (ENOENT: no table). */
+function readKernelChains(sock: NetlinkSocket, family: IpFamily, table: string): KernelChains {
+  const chains = sock.dump(encodeGetChains(sock.nextSeq(), family, table), "NFT_MSG_GETCHAIN");
+  return parseKernelChains(chains, sock.dump(encodeGetRules(sock.nextSeq(), family, table), "NFT_MSG_GETRULE"));
+}
+
 /**
  * Returns the transaction that removes `doomed` chains from the table: every rule of another chain jumping to one
  * of them (by handle), then each existing one flushed and deleted; empty when there is nothing to remove. The
@@ -181,12 +187,30 @@ function teardownSocket(): NetlinkSocket | undefined {
 const THREAD_NETNS = "/proc/thread-self/ns/net";
 
 /**
- * Returns whether the family's iptables can be used, judged in-process for iptables-nft (nf_tables answers about the
- * nat table), or undefined when that cannot tell (iptables-legacy, no nf_tables): ask iptables-save then.
+ * Returns whether the family's iptables can be used on the table, judged in-process for iptables-nft (nf_tables
+ * answers about the table), or undefined when that cannot tell (iptables-legacy, no nf_tables): ask iptables-save.
  */
-export function iptablesUsableInKernel(family: IpFamily): boolean | undefined {
+export function iptablesUsableInKernel(family: IpFamily, table = "nat"): boolean | undefined {
   if (!iptablesIsNft(family)) return undefined;
-  return nftTableExists(family === 4 ? "ip" : "ip6", "nat") === undefined ? undefined : true;
+  return nftTableExists(family === 4 ? "ip" : "ip6", table) === undefined ? undefined : true;
+}
+
+/**
+ * Returns true when iptables is the nf_tables variant and the kernel shows neither the chain nor any rule jumping to
+ * it in the table: an ADD can then plan its rules without reading the table (nothing of the chain's can be there).
+ * False when that cannot be known; the caller reads the table with iptables-save.
+ */
+export function chainUnknownToKernel(family: IpFamily, table: string, chain: string): boolean {
+  if (!iptablesIsNft(family)) return false;
+  const sock = teardownSocket();
+  if (!sock) return false;
+  let state: KernelChains;
+  try {
+    state = readKernelChains(sock, family, table);
+  } catch (e) {
+    return hasErrno(e, ENOENT); // no such table yet: no chain either; anything else: read it the tools' way
+  }
+  return !state.chains.has(chain) && !state.jumps.some((j) => j.target === chain);
 }
 
 /**
@@ -202,7 +226,7 @@ export function teardownChainsInKernel(family: IpFamily, table: string, chains: 
   for (let attempt = 1; ; attempt++) {
     let state: KernelChains;
     try {
-      state = parseKernelChains(sock.dump(encodeGetChains(sock.nextSeq(), family, table), "NFT_MSG_GETCHAIN"), sock.dump(encodeGetRules(sock.nextSeq(), family, table), "NFT_MSG_GETRULE"));
+      state = readKernelChains(sock, family, table);
     } catch (e) {
       if (hasErrno(e, ENOENT)) return true; // no such table: nothing of ours in it
       if (attempt === 1) return false; // nf_tables cannot be read here after all: the tools' way
