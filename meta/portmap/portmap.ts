@@ -31,6 +31,7 @@ import {
   addBatch, checkRules, containerRules, deleteBatch, NFT_TABLE, nftFamily, readPortmapTables, type NftFamily,
 } from "./nftables.ts";
 import { removeRecord, writeRecord } from "./record.ts";
+import { awaitedLater } from "../../pkg/cni/awaited-later.ts";
 
 const PREFIX = "failed to parse config: "; // upstream text (ADD and DEL; CHECK reports parse errors bare)
 
@@ -176,8 +177,8 @@ async function unforwardIptables(conf: PortMapConf, containerId: string): Promis
       throw new Error(`could not teardown ipv${family} dnat: ${(e as Error).message}`, { cause: e }); // upstream text
     }
   };
-  const v4 = teardown(4);
-  const v6 = teardown(6);
+  const v4 = awaitedLater(teardown(4));
+  const v6 = awaitedLater(teardown(6));
   await v4.finally(() => v6.catch(() => undefined)); // v4's error first, as upstream reports it, once both are done
   await v6;
   if (unusable.length === 2) throw new Error(`neither iptables nor ip6tables is usable, ${unusable.join(", ")}`); // upstream text

@@ -1,6 +1,7 @@
 // pkg/netfilter/ipmasq.ts: IP masquerade for bridge and ptp (`ipMasq`, `ipMasqBackend`), SPEC-DIGEST §0.9. Two
 // backends with upstream's names, rules and comments, so a DEL by the Go plugins cleans what we made and the other way
 // round. Each call reads the state once and writes one batch per family (iptables) or one transaction (nftables).
+import { awaitedLater } from "../cni/awaited-later.ts";
 import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../cni/errors.ts";
 import { formatIP, networkOf, type IPNet } from "../ip/cidr.ts";
 import { NetfilterUnavailableError } from "./exec.ts";
@@ -72,14 +73,16 @@ export function setupIPMasq(backend: MasqBackend, a: MasqAttachment): void {
     applyNftBatch(nftSetupBatch(readNftTable(MASQ_TABLE_FAMILY, MASQ_TABLE), a));
     return;
   }
+  for (const family of familiesOf(a.ips)) applyIptablesBatch(family, "nat", planIptablesSetup(a, family));
+}
+
+// The restore lines one family needs for the attachment. A chain the kernel has never seen (a new container,
+// iptables-nft) needs no iptables-save: the lines planned against an empty table are those planned against the real one.
+function planIptablesSetup(a: MasqAttachment, family: IpFamily): string[] {
   const chain = chainName(a.network, a.containerId); // upstream quirk: the iptables backend ignores ifname
   const comment = ipMasqComment(a.network, a.containerId);
-  for (const family of familiesOf(a.ips)) {
-    // A chain the kernel has never seen (a new container, iptables-nft) needs no iptables-save to plan: the lines
-    // planned against an empty table are exactly those planned against the real one.
-    const state = chainUnknownToKernel(family, "nat", chain) ? emptyTable("nat") : readIptablesTable(family, "nat");
-    applyIptablesBatch(family, "nat", iptablesSetupLines(state, chain, comment, a.ips.filter((n) => familyOf(n) === family)));
-  }
+  const state = chainUnknownToKernel(family, "nat", chain, ["POSTROUTING"]) ? emptyTable("nat") : readIptablesTable(family, "nat");
+  return iptablesSetupLines(state, chain, comment, a.ips.filter((n) => familyOf(n) === family));
 }
 
 /**
@@ -99,14 +102,13 @@ export function teardownIPMasq(a: MasqAttachment): void {
  * other slow work (deleting the container's veth) while the tools commit, then awaits. State is read now, so call it
  * from the host netns, and only after whatever it must see (the container's addresses) is known.
  */
-export async function startTeardownIPMasq(a: MasqAttachment): Promise<void> {
+export function startTeardownIPMasq(a: MasqAttachment): Promise<void> {
   const errors: Error[] = [];
   const running: Promise<void>[] = [];
   planTeardown(a, errors, (family, lines) => {
     running.push(startIptablesBatch(family, "nat", lines).catch((e) => collect(errors, () => { throw e; })));
   });
-  await Promise.all(running);
-  throwCollected(errors);
+  return awaitedLater(Promise.all(running).then(() => throwCollected(errors)));
 }
 
 // Reads each family's nat table and hands its teardown lines to `apply`; the nftables rules go at once (in-process).

@@ -71,9 +71,17 @@ export function encodeGetChains(seq: number, family: IpFamily, table: string): U
   return header(new NlWriter(nftType(NFT_MSG_GETCHAIN), NLM_F_REQUEST | NLM_F_DUMP, seq), NFPROTO[family]).strz(NFTA_CHAIN_TABLE, table).finish();
 }
 
-/** The dump request for one table's rules (NFT_MSG_GETRULE, filtered by table). */
-export function encodeGetRules(seq: number, family: IpFamily, table: string): Uint8Array {
-  return header(new NlWriter(nftType(NFT_MSG_GETRULE), NLM_F_REQUEST | NLM_F_DUMP, seq), NFPROTO[family]).strz(NFTA_RULE_TABLE, table).finish();
+/** The dump request for one table's rules, or one chain's (NFT_MSG_GETRULE, filtered by table and chain). */
+export function encodeGetRules(seq: number, family: IpFamily, table: string, chain?: string): Uint8Array {
+  const w = header(new NlWriter(nftType(NFT_MSG_GETRULE), NLM_F_REQUEST | NLM_F_DUMP, seq), NFPROTO[family]).strz(NFTA_RULE_TABLE, table);
+  if (chain !== undefined) w.strz(NFTA_RULE_CHAIN, chain);
+  return w.finish();
+}
+
+/** The request for one chain (NFT_MSG_GETCHAIN, no dump): a reply when it exists, ENOENT when it (or the table) does not. */
+export function encodeGetChain(seq: number, family: IpFamily, table: string, chain: string): Uint8Array {
+  const w = header(new NlWriter(nftType(NFT_MSG_GETCHAIN), NLM_F_REQUEST | NLM_F_ACK, seq), NFPROTO[family]);
+  return w.strz(NFTA_CHAIN_TABLE, table).strz(NFTA_CHAIN_NAME, chain).finish();
 }
 
 /** Returns the chain an `immediate` jump/goto of a rule's expressions names, or undefined. */
@@ -196,21 +204,30 @@ export function iptablesUsableInKernel(family: IpFamily, table = "nat"): boolean
 }
 
 /**
- * Returns true when iptables is the nf_tables variant and the kernel shows neither the chain nor any rule jumping to
- * it in the table: an ADD can then plan its rules without reading the table (nothing of the chain's can be there).
- * False when that cannot be known; the caller reads the table with iptables-save.
+ * Returns true when iptables is the nf_tables variant and the kernel shows neither the chain nor a rule of the
+ * `from` chains jumping to it: an ADD whose rules live only in those chains can then plan without reading the table.
+ * Asks for the one chain and the `from` chains' rules only, so the cost does not grow with other pods' rules. False
+ * when that cannot be known; the caller reads the table with iptables-save.
  */
-export function chainUnknownToKernel(family: IpFamily, table: string, chain: string): boolean {
+export function chainUnknownToKernel(family: IpFamily, table: string, chain: string, from: string[]): boolean {
   if (!iptablesIsNft(family)) return false;
   const sock = teardownSocket();
   if (!sock) return false;
-  let state: KernelChains;
   try {
-    state = readKernelChains(sock, family, table);
+    sock.query(encodeGetChain(sock.nextSeq(), family, table, chain), "NFT_MSG_GETCHAIN");
+    return false; // the chain is there
   } catch (e) {
-    return hasErrno(e, ENOENT); // no such table yet: no chain either; anything else: read it the tools' way
+    if (!hasErrno(e, ENOENT)) return false; // not answerable here: read it the tools' way
   }
-  return !state.chains.has(chain) && !state.jumps.some((j) => j.target === chain);
+  try {
+    for (const c of from) {
+      const rules = sock.dump(encodeGetRules(sock.nextSeq(), family, table, c), "NFT_MSG_GETRULE");
+      if (parseKernelChains([], rules).jumps.some((j) => j.target === chain)) return false;
+    }
+  } catch (e) {
+    return hasErrno(e, ENOENT); // no such table or chain: nothing jumps from it
+  }
+  return true;
 }
 
 /**
