@@ -182,9 +182,11 @@ function checkTbf(qdiscs: Qdisc[], want: TbfParams): void {
 
 /**
  * DEL: upstream deletes the ifb by name and nothing else; the host veth's qdiscs stay until the main plugin deletes
- * the veth. Ours also removes them first, when the container's veth still leads to its host end, and only what is
- * provably ours: a root tbf 1:, and an ingress qdisc whose filters all redirect to this attachment's ifb. Nothing
- * being there (no netns, no link, no ifb, a second DEL) is what DEL wants. Errors are collected and thrown at the end.
+ * the veth. Ours also removes them, when the container's veth still leads to its host end, and only what is
+ * provably ours: a root tbf 1:, and an ingress qdisc whose filters all redirect to this attachment's ifb. They are
+ * judged while the ifb still exists (the redirect names its index) and removed after it, so the ifb goes first as
+ * in upstream. Nothing being there (no netns, no link, no ifb, a second DEL) is what DEL wants. Errors are collected
+ * and thrown at the end.
  */
 function del(args: CmdArgs): void {
   const conf = loadConf(args.stdin, { strict: false });
@@ -192,8 +194,9 @@ function del(args: CmdArgs): void {
   using hostSock = openRouteSocket();
   const ifb = findLink(hostSock, name);
   const errors: string[] = [];
+  let hostQdiscs: QdiscRef[] = [];
   try {
-    removeHostQdiscs(hostSock, args, ifb);
+    hostQdiscs = ourHostQdiscs(hostSock, args, ifb);
   } catch (e) {
     errors.push(`failed to remove the qdiscs of the host veth: ${(e as Error).message}`);
   }
@@ -202,6 +205,15 @@ function del(args: CmdArgs): void {
       delLink(hostSock, ifb.index);
     } catch (e) {
       if (!isNotFound(e)) errors.push(`failed to delete ${JSON.stringify(name)}: ${goNetlinkText(e)}`); // upstream text
+    }
+  }
+  // A qdisc delete that finds none answers ENOENT or EINVAL ("Cannot find specified qdisc on specified device").
+  const gone = (e: unknown) => isNotFound(e) || (e instanceof NetlinkError && e.errno === EINVAL);
+  for (const q of hostQdiscs) {
+    try {
+      delQdisc(hostSock, q);
+    } catch (e) {
+      if (!gone(e)) errors.push(`failed to remove the qdiscs of the host veth: ${(e as Error).message}`);
     }
   }
   if (errors.length > 0) throw new Error(errors.join("; "));
@@ -216,30 +228,22 @@ function findLink(sock: NetlinkSocket, name: string): Link | undefined {
   }
 }
 
-function removeHostQdiscs(hostSock: NetlinkSocket, args: CmdArgs, ifb: Link | undefined): void {
+type QdiscRef = Parameters<typeof delQdisc>[1];
+
+/** Returns the host veth's qdiscs that are provably this attachment's (see del), to delete; none when unsure. */
+function ourHostQdiscs(hostSock: NetlinkSocket, args: CmdArgs, ifb: Link | undefined): QdiscRef[] {
   const host = hostVethOf(hostSock, args.netns, args.ifname);
-  if (!host) return;
+  if (!host) return [];
   const qdiscs = listQdiscs(hostSock, host.index);
-  // A qdisc delete that finds none answers ENOENT or EINVAL ("Cannot find specified qdisc on specified device").
-  const gone = (e: unknown) => isNotFound(e) || (e instanceof NetlinkError && e.errno === EINVAL);
+  const out: QdiscRef[] = [];
   const root = qdiscs.find((q) => q.parent === TC_H_ROOT);
-  if (root?.kind === "tbf" && root.handle === TBF_HANDLE) {
-    try {
-      delQdisc(hostSock, { index: host.index, parent: TC_H_ROOT, handle: TBF_HANDLE });
-    } catch (e) {
-      if (!gone(e)) throw e;
-    }
-  }
-  if (!ifb || !qdiscs.some((q) => q.kind === "ingress" && q.handle === INGRESS_HANDLE)) return;
+  if (root?.kind === "tbf" && root.handle === TBF_HANDLE) out.push({ index: host.index, parent: TC_H_ROOT, handle: TBF_HANDLE });
+  if (!ifb || !qdiscs.some((q) => q.kind === "ingress" && q.handle === INGRESS_HANDLE)) return out;
   const filters = listFilters(hostSock, host.index, INGRESS_HANDLE);
   const actions = filters.flatMap((f) => f.actions);
   const ours = actions.length > 0 && filters.every((f) => f.kind === "u32") && actions.every((a) => a.mirred?.ifindex === ifb.index);
-  if (!ours) return;
-  try {
-    delQdisc(hostSock, { index: host.index, parent: TC_H_INGRESS, handle: INGRESS_HANDLE, kind: "ingress" });
-  } catch (e) {
-    if (!gone(e)) throw e;
-  }
+  if (ours) out.push({ index: host.index, parent: TC_H_INGRESS, handle: INGRESS_HANDLE, kind: "ingress" });
+  return out;
 }
 
 /** Returns the host end of the container's veth, or undefined when anything on the way is gone (DEL's tolerance). */

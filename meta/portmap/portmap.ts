@@ -20,7 +20,7 @@ import { deleteConntrackByDstPort, IPPROTO_UDP, openConntrackSocket } from "../.
 import { NetfilterUnavailableError, runTool } from "../../pkg/netfilter/exec.ts";
 import { isIptablesUsable, readIptablesTable, type IpFamily, type IptablesTable } from "../../pkg/netfilter/iptables.ts";
 import { iptablesTeardownLines } from "../../pkg/netfilter/ipmasq.ts";
-import { teardownChainsInKernel } from "../../pkg/netfilter/nft-chains.ts";
+import { handOffTeardownSocket, teardownChainsInKernel } from "../../pkg/netfilter/nft-chains.ts";
 import { applyNftBatch, isNftUsable, type NftTable } from "../../pkg/netfilter/nftables.ts";
 import { loadConf, type BackendProbe, type PortMapConf, type PortMapping } from "./config.ts";
 import { gc } from "./gc.ts";
@@ -151,7 +151,10 @@ async function del(args: CmdArgs): Promise<void> {
   // its netfilter socket must close before an in-process teardown commits (pkg/netfilter/nft-chains.ts).
   flushUdpConntrack(conf.portMappings, [4, 6], (e) => `failed to delete stale UDP conntrack entries: ${e}`);
   // No prevResult needed: the chain and rule names come from the network and container ID alone.
-  if (conf.backend === "iptables") await unforwardIptables(conf, args.containerId);
+  if (conf.backend === "iptables") {
+    await unforwardIptables(conf, args.containerId);
+    handOffTeardownSocket(); // the teardown was the last step: do not wait at exit for the kernel's cleanup of it
+  }
   else {
     unforwardNftables(args.containerId);
     removeRecord(conf.dataDir, conf.name, args.containerId); // after the rules: a failed DEL keeps it for GC

@@ -178,7 +178,26 @@ export function iptablesIsNft(family: IpFamily): boolean {
 // any netfilter socket while the kernel still destroys what a commit deleted waits for that (an RCU grace period,
 // ~8-20 ms); a plugin that deletes a veth after its teardown (bridge, ptp) finds that work long done by exit time.
 // Callers do their other netfilter socket work (conntrack, nft table checks) before the teardown for the same reason.
-let lingering: { sock: NetlinkSocket; netns: string | undefined } | undefined;
+let lingering: { sock: NetlinkSocket; netns: string | undefined; deleted?: boolean } | undefined;
+
+/**
+ * Lets the process end without waiting for the kernel to destroy what the last teardown deleted: the teardown
+ * socket's last reference goes to a short-lived helper (`sleep`, its stdio closed), whose exit then pays that wait
+ * (~7 ms here) where no runtime waits for it. For a plugin whose teardown is its last step (portmap DEL); no-op when
+ * nothing was deleted or no helper can start, the wait is then the process's own, as before.
+ */
+export function handOffTeardownSocket(): void {
+  if (!lingering?.deleted) return;
+  const sleep = findTool("sleep");
+  if (sleep === null) return;
+  const fd = lingering.sock.fd;
+  if (fd === undefined) return;
+  try {
+    Bun.spawn([sleep, "1"], { stdio: ["ignore", "ignore", "ignore", fd] }).unref();
+  } catch {
+    // no helper: the process waits at exit instead
+  }
+}
 
 function teardownSocket(): NetlinkSocket | undefined {
   const netns = fileId(THREAD_NETNS);
@@ -254,6 +273,7 @@ export function teardownChainsInKernel(family: IpFamily, table: string, chains: 
     for (let i = 1; i < batch.length; i++) sock.nextSeq(); // the seqs the batch used
     noteNetfilterChange();
     try {
+      lingering!.deleted = true;
       sock.requestBatch(batch, "nf_tables teardown");
       return true;
     } catch (e) {

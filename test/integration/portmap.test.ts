@@ -7,7 +7,7 @@
 // option (conditions, masqAll, externalSetMarkChain, markMasqBit, snat off), multiport grouping, two containers
 // where DEL removes exactly one, rollback of a half-done ADD, and bad input that leaves no state.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { ALL_VERSIONS } from "../../pkg/cni/types.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 import { canUseNetns, RUN_PREFIX, sweepNetns, tempNetns, type TempNetns } from "../support/netns.ts";
@@ -477,8 +477,28 @@ describe.skipIf(skip)("portmap", () => {
       };
       // A fresh host has no ip6 nat table yet: with iptables-nft, the kernel says so and ip6tables-save is not run.
       expect(execs("ADD")).toEqual(["iptables-save", "iptables-restore", "ip6tables-restore"]);
-      // DEL with iptables-nft removes the chains in-process (pkg/netfilter/nft-chains.ts): no tool at all.
-      expect(execs("DEL")).toEqual(iptablesIsNft(4) ? [] : ["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]);
+      // DEL with iptables-nft removes the chains in-process (pkg/netfilter/nft-chains.ts): no tool, only the `sleep`
+      // that takes the netfilter socket's last reference so the plugin need not wait for the kernel's cleanup.
+      expect(execs("DEL")).toEqual(iptablesIsNft(4) ? ["sleep"] : ["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]);
+    });
+
+    test.skipIf(!iptablesIsNft(4))("DEL's socket helper holds nothing of the runtime's: its stdin, stdout and stderr are /dev/null", () => {
+      using host = tempNetns(`${TAG}-host`);
+      using ctr = tempNetns(`${TAG}-ctr`);
+      const pod = makePod(host, ctr, { n: 87, hostOctet: 1 });
+      const c = portmapConf("1.1.0", NET, podResult("1.1.0", pod), MAPS(pod).slice(0, 1), { backend: "iptables" });
+      expect(pm("ADD", host, ctr, c).exitCode).toBe(0);
+      const before = new Set(sleepHelpers());
+      expect(pm("DEL", host, ctr, c).exitCode).toBe(0); // returns with the runtime's pipes closed: the helper has none
+      const fresh = sleepHelpers().filter((pid) => !before.has(pid));
+      expect(fresh.length).toBe(1);
+      const fds = (pid: string) => [0, 1, 2, 3].map((n) => { try { return readlinkSync(`/proc/${pid}/fd/${n}`); } catch { return "gone"; } });
+      const [in0, out1, err2, sock3] = fds(fresh[0]!);
+      if (sock3 !== "gone") {
+        expect([in0, out1, err2]).toEqual(["/dev/null", "/dev/null", "/dev/null"]);
+        expect(sock3).toStartWith("socket:");
+      }
+      expect(natLines(host, 4).filter((l) => l.includes("CNI-DN-"))).toEqual([]);
     });
   });
 
@@ -576,4 +596,15 @@ describe.skipIf(skip)("portmap", () => {
 function sysctl(ns: TempNetns, path: string): string {
   const p = Bun.spawnSync(["ip", "netns", "exec", ns.name, "cat", `/proc/sys/${path}`], { stdout: "pipe", stderr: "pipe" });
   return p.stdout.toString().trim();
+}
+
+/** The pids of `sleep 1` processes (portmap DEL's socket helpers; pkg/netfilter/nft-chains.ts). */
+function sleepHelpers(): string[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(1, 2).join() === "1" && readlinkSync(`/proc/${pid}/exe`).endsWith("/sleep");
+    } catch {
+      return false;
+    }
+  });
 }

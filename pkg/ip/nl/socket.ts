@@ -145,6 +145,11 @@ export class NetlinkSocket {
   /** Opens a real socket in the calling thread's current netns unless given a transport; throws SyscallError. */
   constructor(private readonly transport: NetlinkTransport = new FfiNetlinkTransport()) {}
 
+  /** The socket's file descriptor, when the transport is a real socket. */
+  get fd(): number | undefined {
+    return (this.transport as { fd?: number }).fd;
+  }
+
   /** nl_pid the kernel gave this socket; replies carry it. */
   get portId(): number {
     return this.transport.portId;
