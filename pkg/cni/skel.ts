@@ -12,6 +12,7 @@ import { formatResult, resultObject } from "./result.ts";
 import type { CmdArgs, Plugin, Result } from "./types.ts";
 import { readEnv, validateNetworkName } from "./validate.ts";
 import { fileId } from "../sys/file-id.ts";
+import { concatBytes } from "../sys/fs.ts";
 import { EINTR, errno, sys } from "../sys/libc.ts";
 import { versionAtLeast } from "./version.ts";
 
@@ -143,29 +144,19 @@ export async function execute(plugin: Plugin, args: CmdArgs): Promise<Result | u
 async function readStdin(): Promise<Uint8Array> {
   const libc = sys();
   const chunks: Uint8Array[] = [];
-  let size = 0;
   for (;;) {
     const buf = new Uint8Array(65536);
     const n = Number(libc.read(0, buf, buf.length));
     if (n > 0) {
       chunks.push(buf.subarray(0, n));
-      size += n;
       continue;
     }
     if (n === 0) break;
     if (errno() === EINTR) continue;
     chunks.push(new Uint8Array(await Bun.stdin.arrayBuffer())); // EAGAIN, EBADF, …: what is left, Bun's way
-    size += chunks[chunks.length - 1]!.length;
     break;
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** Writes text to stdout without touching process.stdout (BUN-NOTES §11: that alone costs ~17 ms). */

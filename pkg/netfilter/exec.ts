@@ -54,17 +54,7 @@ export function noteNetfilterChange(): void {
 
 /** Returns the outcome of running a tool with optional stdin. Throws NetfilterUnavailableError when it cannot be found or started. */
 export function runTool(name: string, args: string[], stdin?: string): ToolRun {
-  const path = toolPath(name);
-  let p;
-  try {
-    p = Bun.spawnSync([path, ...args], {
-      stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-  } catch (e) {
-    throw new NetfilterUnavailableError(name, `failed to run ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
-  }
+  const p = spawnTool(name, args, stdin, (argv, opts) => Bun.spawnSync(argv, opts));
   return { exitCode: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
 }
 
@@ -74,20 +64,21 @@ export function runTool(name: string, args: string[], stdin?: string): ToolRun {
  * Throws NetfilterUnavailableError (synchronously) when it cannot be found or started.
  */
 export function startTool(name: string, args: string[], stdin?: string): Promise<ToolRun> {
+  const child = spawnTool(name, args, stdin, (argv, opts) => Bun.spawn(argv, opts));
+  return Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
+    .then(([exitCode, stdout, stderr]) => ({ exitCode, stdout, stderr }));
+}
+
+type SpawnOptions = { stdin: "ignore" | Uint8Array; stdout: "pipe"; stderr: "pipe" };
+
+// Finds the tool and starts it with `spawn` (Bun's sync or async one), stdout and stderr piped.
+function spawnTool<T>(name: string, args: string[], stdin: string | undefined, spawn: (argv: string[], opts: SpawnOptions) => T): T {
   const path = toolPath(name);
-  let p;
   try {
-    p = Bun.spawn([path, ...args], {
-      stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    return spawn([path, ...args], { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
   } catch (e) {
     throw new NetfilterUnavailableError(name, `failed to run ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
   }
-  const child = p;
-  return Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
-    .then(([exitCode, stdout, stderr]) => ({ exitCode, stdout, stderr }));
 }
 
 /** A batch the tool rejected; nothing of it applied. `batch` is the text that was sent. */

@@ -80,16 +80,19 @@ export function fsyncSync(fd: number): void {
 
 function readAll(fd: number, path: string): Uint8Array {
   const chunks: Uint8Array[] = [];
-  let total = 0;
   for (;;) {
     const buf = new Uint8Array(chunks.length === 0 ? 4096 : 65536);
     const n = retry(() => sys().read(fd, buf, buf.length), "read", path);
     if (n === 0) break;
     chunks.push(buf.subarray(0, n));
-    total += n;
   }
+  return concatBytes(chunks);
+}
+
+/** Returns the chunks as one array (the one chunk itself when there is only one). */
+export function concatBytes(chunks: Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let off = 0;
   for (const c of chunks) {
     out.set(c, off);
