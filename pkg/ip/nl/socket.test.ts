@@ -62,6 +62,38 @@ const getLink = (seq: number) => new NlWriter(RTM_GETLINK, NLM_F_REQUEST, seq).i
 const newAddr = (seq: number) => new NlWriter(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK, seq).ifaddrmsg({ family: 2, prefixlen: 8, index: 1 }).finish();
 const dumpAddr = (seq: number) => new NlWriter(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq).ifaddrmsg({ family: 0, prefixlen: 0, index: 0 }).finish();
 
+describe("requestBatch", () => {
+  // An nfnetlink-like batch: begin (no ACK asked), two requests asking one, end (no ACK asked).
+  const batch = (first: number) => [
+    new NlWriter(0x10, NLM_F_REQUEST, first).struct(new Uint8Array(4)).finish(),
+    new NlWriter((10 << 8) | 8, NLM_F_REQUEST | NLM_F_ACK, first + 1).struct(new Uint8Array(4)).finish(),
+    new NlWriter((10 << 8) | 5, NLM_F_REQUEST | NLM_F_ACK, first + 2).struct(new Uint8Array(4)).finish(),
+    new NlWriter(0x11, NLM_F_REQUEST, first + 3).struct(new Uint8Array(4)).finish(),
+  ];
+
+  test("sends one datagram and returns once every message that asked has its ACK", () => {
+    const t = new Scripted(() => [ack(11), concat(ack(99), ack(12))]);
+    new NetlinkSocket(t).requestBatch(batch(10), "batch");
+    expect(t.sent.length).toBe(1);
+    expect(t.sent[0]!.length).toBe(batch(10).reduce((n, m) => n + m.length, 0));
+  });
+
+  test("waits for all the answers, then throws the first error", () => {
+    const t = new Scripted(() => [ack(11, -ENODEV), ack(12, -EEXIST)]);
+    let err: unknown;
+    try { new NetlinkSocket(t).requestBatch(batch(10), "batch"); } catch (e) { err = e; }
+    expect((err as NetlinkError).errno).toBe(ENODEV);
+    expect(() => t.recv()).toThrow("nothing left"); // both answers were read
+  });
+
+  test("an error for the batch itself (no ACK asked) ends the wait at once", () => {
+    const t = new Scripted(() => [ack(10, -EOPNOTSUPP)]);
+    let err: unknown;
+    try { new NetlinkSocket(t).requestBatch(batch(10), "batch"); } catch (e) { err = e; }
+    expect((err as NetlinkError).errno).toBe(EOPNOTSUPP);
+  });
+});
+
 describe("request", () => {
   test("returns on its own ACK, skipping replies to other sequence numbers", () => {
     const t = new Scripted((m) => [ack(seqOf(m) + 7, -EEXIST), concat(ack(seqOf(m) - 1, -ENODEV), ack(seqOf(m)))]);
