@@ -165,6 +165,14 @@ function handleAttr(w: NlWriter, handle: bigint): NlWriter {
  * xtables-nft-multi or xtables-legacy-multi). Unknown (no tool, another layout): false, the tools' own way then.
  */
 export function iptablesIsNft(family: IpFamily): boolean {
+  let v = nftVariant.get(family);
+  if (v === undefined) nftVariant.set(family, (v = resolvesToNft(family)));
+  return v;
+}
+// Asked by the probe, the plan and the teardown of one call: the links are followed once per process and family.
+const nftVariant = new Map<IpFamily, boolean>();
+
+function resolvesToNft(family: IpFamily): boolean {
   const tool = findTool(family === 4 ? "iptables-restore" : "ip6tables-restore");
   if (tool === null) return false;
   const buf = new Uint8Array(4097); // PATH_MAX and a NUL

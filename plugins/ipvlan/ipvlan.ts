@@ -13,14 +13,14 @@ import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/
 import { defaultRouteLinkName } from "../../pkg/ip/default-route.ts";
 import { delLink, getLinkByName, type Link } from "../../pkg/ip/link.ts";
 import type { IpvlanMode, IpvlanSpec } from "../../pkg/ip/link-kinds.ts";
-import { isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
+import { lookupMaster } from "../../pkg/ip/master.ts";
+import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { createRenamedLink, goErrorText } from "../../pkg/ip/renamed-link.ts";
 import { writeSysctl } from "../../pkg/ip/sysctl.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
 import { openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 
-const q = JSON.stringify;
 
 const ipvlanConf = struct("NetConf", { ...netConfFields, master: str, mode: str, mtu: int, linkInContainer: bool });
 
@@ -85,17 +85,6 @@ export function ipvlanSpec(o: { name: string; parentIndex: number; mode: IpvlanM
   if (o.netnsFd !== undefined) spec.netnsFd = o.netnsFd;
   return spec;
 }
-
-function lookupMaster(sock: NetlinkSocket, name: string): Link {
-  try {
-    return getLinkByName(sock, name);
-  } catch (e) {
-    const text = `failed to lookup master ${q(name)}: ${goErrorText(e)}`; // upstream text
-    if (isNotFound(e)) throw new CniError(ERR_INVALID_NETWORK_CONFIG, text);
-    throw new Error(text, { cause: e });
-  }
-}
-
 
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdin);

@@ -15,7 +15,8 @@ import { defaultRouteLinkName } from "../../pkg/ip/default-route.ts";
 import { parseGoMAC } from "../../pkg/ip/go-mac.ts";
 import { delLink, formatMAC, getLinkByName, setLinkUp, type Link } from "../../pkg/ip/link.ts";
 import type { MacvlanMode, MacvlanSpec } from "../../pkg/ip/link-kinds.ts";
-import { isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
+import { lookupMaster } from "../../pkg/ip/master.ts";
+import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { createRenamedLink, goErrorText } from "../../pkg/ip/renamed-link.ts";
 import { writeSysctl } from "../../pkg/ip/sysctl.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
@@ -139,17 +140,6 @@ function resolveMaster(conf: MacvlanConf, sock: NetlinkSocket): Link {
   }
   return master;
 }
-
-function lookupMaster(sock: NetlinkSocket, name: string): Link {
-  try {
-    return getLinkByName(sock, name);
-  } catch (e) {
-    const text = `failed to lookup master ${q(name)}: ${goErrorText(e)}`; // upstream text
-    if (isNotFound(e)) throw new CniError(ERR_INVALID_NETWORK_CONFIG, text);
-    throw new Error(text, { cause: e });
-  }
-}
-
 
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdin, "failed to load netconf", false); // ADD never reads prevResult, as upstream

@@ -10,6 +10,7 @@ import { Undo } from "../../pkg/cni/undo.ts";
 import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/ip/check.ts";
 import { addLink, delLink, getLinkByName, setLinkName, type Link } from "../../pkg/ip/link.ts";
 import type { VlanSpec } from "../../pkg/ip/link-kinds.ts";
+import { lookupMaster } from "../../pkg/ip/master.ts";
 import { hasErrno, isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { randomVethName } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
@@ -55,16 +56,8 @@ export function loadConf(stdin: Uint8Array): VlanConf {
   return conf;
 }
 
-/** Returns the master link, looked up through sock; throws code 7 naming `master` when there is none. */
-function lookupMaster(sock: NetlinkSocket, conf: VlanConf): Link {
-  try {
-    return getLinkByName(sock, conf.master);
-  } catch (e) {
-    const where = conf.linkInContainer ? "in the container netns" : "in the host netns";
-    const text = `failed to lookup master ${q(conf.master)} ${where}: ${msg(e)}`;
-    if (isNotFound(e)) throw new CniError(ERR_INVALID_NETWORK_CONFIG, text);
-    throw new Error(text, { cause: e });
-  }
+function lookupVlanMaster(sock: NetlinkSocket, conf: VlanConf): Link {
+  return lookupMaster(sock, conf.master, conf.linkInContainer ? " in the container netns" : " in the host netns", msg);
 }
 
 /** Throws code 7 unless mtu is in [0, the master's MTU] (upstream checks against the master before anything else). */
@@ -79,11 +72,11 @@ async function add(args: CmdArgs): Promise<Result> {
   // Upstream judges the master (and the MTU against it) while loading the config, before it opens the netns; with
   // linkInContainer the master is the container's, so the netns comes first.
   using hostSock = conf.linkInContainer ? undefined : openRouteSocket();
-  const hostMaster = hostSock && lookupMaster(hostSock, conf);
+  const hostMaster = hostSock && lookupVlanMaster(hostSock, conf);
   if (hostMaster) checkMtu(conf, hostMaster);
   using ctrNs = openContainerNetns(args.netns);
   using ctrSock = openRouteSocket(ctrNs);
-  const master = hostMaster ?? lookupMaster(ctrSock, conf);
+  const master = hostMaster ?? lookupVlanMaster(ctrSock, conf);
   if (!hostMaster) checkMtu(conf, master);
 
   const undo = new Undo();

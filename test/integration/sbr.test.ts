@@ -20,7 +20,7 @@ import {
 } from "../support/sbr.ts";
 import { cleanUpAfterAll } from "../support/sweep.ts";
 import { tempDir } from "../support/temp-dir.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor, waitForAsync } from "../support/wait.ts";
 import { ALL_VERSIONS } from "../../pkg/cni/types.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
@@ -89,15 +89,6 @@ function routedBySource(): Record<string, unknown> {
     table100v6: [R.prefix6, R.linkLocal6],
     table101v6: [R.prefix6, R.linkLocal6, R.default6].sort(byDst),
   };
-}
-
-/** Waits until cond() holds, polling without blocking the event loop; throws naming `what` after timeoutMs. */
-async function waitForAsync(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(10);
-  }
 }
 
 const DUAL: PrevIp[] = [{ ...V4, interface: 0 }, { ...V6, interface: 0 }];

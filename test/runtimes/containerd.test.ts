@@ -21,7 +21,7 @@ import { EMPTY_NAT, natRules, natWith } from "../support/masquerade.ts";
 import { RUN_PREFIX } from "../support/netns.ts";
 import { OURS, unmetNeeds } from "../support/run-plugin.ts";
 import { cleanUpAfterAll } from "../support/sweep.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor, within } from "../support/wait.ts";
 import { hostFootprint, type Footprint } from "./host-footprint.ts";
 import { buildOciArchive, buildRootfsTar, IMAGE, whyNoBusybox } from "./image.ts";
 import { running, Sandbox } from "./sandbox.ts";
@@ -161,7 +161,7 @@ if (world === undefined) {
     test("killing the task: ctr's DEL has an empty CNI_NETNS, and prevResult alone cleans rules, reservations, cache", async () => {
       ctr(w, ["task", "kill", "srv"]);
       // ctr run returns once the task exited and its DEL is done
-      expect(await Promise.race([srv!.exited, Bun.sleep(20_000).then(() => "still running after 20 s")])).toBe(0);
+      expect(await within(srv!.exited, "ctr run to return after its task was killed", 20_000)).toBe(0);
       expect(linksIn(w.sb.host).filter((l) => l.kind === "veth")).toEqual([]);
       expect(linksIn(w.sb.host).map((l) => l.ifname).sort()).toEqual([BRIDGE, "lo"].sort()); // the bridge stays, as always
       expect(natRules(w.sb.host, 4).map(noCounters)).toEqual(EMPTY_NAT);
