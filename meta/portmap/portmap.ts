@@ -25,7 +25,7 @@ import { applyNftBatch, isNftUsable, type NftTable } from "../../pkg/netfilter/n
 import { loadConf, type BackendProbe, type PortMapConf, type PortMapping } from "./config.ts";
 import { gc } from "./gc.ts";
 import {
-  applyWithRetry, chainsForAdd, startWithRetry, checkChain, dnatChainName, goList, oldSnatChainName, restoreArg, setupLines,
+  applyWithRetry, chainsForAdd, kernelPlanState, startWithRetry, checkChain, dnatChainName, goList, oldSnatChainName, restoreArg, setupLines,
 } from "./iptables.ts";
 import {
   addBatch, checkRules, containerRules, deleteBatch, NFT_TABLE, nftFamily, readPortmapTables, type NftFamily,
@@ -71,7 +71,7 @@ function forwardIptables(conf: PortMapConf, containerId: string, net: IPNet, und
   const dn = dnatChainName(conf.name, containerId);
   let before: IptablesTable;
   try {
-    before = applyWithRetry(family, (state) => setupLines(state, family, chains));
+    before = applyWithRetry(family, (state) => setupLines(state, family, chains), kernelPlanState(family, chains, dn));
   } catch (e) {
     if (e instanceof NetfilterUnavailableError) throw new Error(`failed to open iptables: ${e.message}`, { cause: e }); // upstream text
     throw new Error(`unable to setup DNAT: ${(e as Error).message}`, { cause: e }); // upstream text

@@ -9,7 +9,7 @@ import {
   applyIptablesBatch, deleteLine, isIptablesUsable, readIptablesTable, ruleTarget, saveQuote, startIptablesBatch,
   type IpFamily, type IptablesTable,
 } from "./iptables.ts";
-import { chainUnknownToKernel, teardownChainsInKernel } from "./nft-chains.ts";
+import { chainInKernel, teardownChainsInKernel } from "./nft-chains.ts";
 import { applyNftBatch, isNftUsable, nftQuote, readNftTable, type NftTable } from "./nftables.ts";
 import { chainName, goQuote, ipMasqComment, nftMasqComment, nftMasqCommentPrefix, nftMasqNetworkPrefix } from "./names.ts";
 
@@ -77,11 +77,12 @@ export function setupIPMasq(backend: MasqBackend, a: MasqAttachment): void {
 }
 
 // The restore lines one family needs for the attachment. A chain the kernel has never seen (a new container,
-// iptables-nft) needs no iptables-save: the lines planned against an empty table are those planned against the real one.
+// iptables-nft) needs no iptables-save: the lines planned against an empty table are those planned against the real
+// one.
 function planIptablesSetup(a: MasqAttachment, family: IpFamily): string[] {
   const chain = chainName(a.network, a.containerId); // upstream quirk: the iptables backend ignores ifname
   const comment = ipMasqComment(a.network, a.containerId);
-  const state = chainUnknownToKernel(family, "nat", chain, ["POSTROUTING"]) ? emptyTable("nat") : readIptablesTable(family, "nat");
+  const state = chainInKernel(family, "nat", chain) === false ? emptyTable("nat") : readIptablesTable(family, "nat");
   return iptablesSetupLines(state, chain, comment, a.ips.filter((n) => familyOf(n) === family));
 }
 

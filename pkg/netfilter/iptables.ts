@@ -6,6 +6,7 @@
 import { cstr, sys } from "../sys/libc.ts";
 import { fdId, fileId } from "../sys/file-id.ts";
 import { iptablesUsableInKernel } from "./nft-chains.ts";
+import { applyIptablesLinesInKernel } from "./nft-iptables-rules.ts";
 import { nftTableExists } from "./nft-netlink.ts";
 import { NetfilterBatchError, NetfilterUnavailableError, netfilterChanges, runTool, startTool, type ToolRun } from "./exec.ts";
 
@@ -131,10 +132,11 @@ export function isIptablesUsable(family: IpFamily = 4, table = "nat"): boolean {
 /**
  * Applies restore lines (`:CHAIN - [0:0]`, `-A …`, `-D …`, `-F C`, `-X C`) to one table in one
  * `iptables-restore --noflush -w` call; does nothing for no lines. Throws when the tool is missing or the batch fails
- * (the batch is atomic: nothing of it applies then).
+ * (the batch is atomic: nothing of it applies then). With iptables-nft, a batch that only creates chains and appends
+ * rules of shapes we know goes in one nf_tables transaction instead (nft-iptables-rules.ts), with the same result.
  */
 export function applyIptablesBatch(family: IpFamily, table: string, lines: string[]): void {
-  if (lines.length === 0) return;
+  if (lines.length === 0 || applyIptablesLinesInKernel(family, table, lines)) return;
   const batch = iptablesRestoreText(table, lines);
   checkRestore(family, table, batch, runTool(restoreTool(family), RESTORE_ARGS, batch));
 }
@@ -144,7 +146,7 @@ export function applyIptablesBatch(family: IpFamily, table: string, lines: strin
  * tool commits (a commit that deletes rules makes iptables-restore wait an RCU grace period before it exits).
  */
 export async function startIptablesBatch(family: IpFamily, table: string, lines: string[]): Promise<void> {
-  if (lines.length === 0) return;
+  if (lines.length === 0 || applyIptablesLinesInKernel(family, table, lines)) return;
   const batch = iptablesRestoreText(table, lines);
   const run = startTool(restoreTool(family), RESTORE_ARGS, batch);
   checkRestore(family, table, batch, await run);

@@ -17,9 +17,9 @@ import { nftTableExists } from "./nft-netlink.ts";
 import type { IpFamily } from "./iptables.ts";
 
 const NETLINK_NETFILTER = 12;
-const NFNL_SUBSYS_NFTABLES = 10;
-const NFNL_MSG_BATCH_BEGIN = 0x10;
-const NFNL_MSG_BATCH_END = 0x11;
+export const NFNL_SUBSYS_NFTABLES = 10;
+export const NFNL_MSG_BATCH_BEGIN = 0x10;
+export const NFNL_MSG_BATCH_END = 0x11;
 const NFT_MSG_GETCHAIN = 4;
 const NFT_MSG_DELCHAIN = 5;
 const NFT_MSG_GETRULE = 7;
@@ -39,7 +39,7 @@ const NFTA_VERDICT_CODE = 1;
 const NFTA_VERDICT_CHAIN = 2;
 const NFT_JUMP = -3;
 const NFT_GOTO = -4;
-const NFPROTO = { 4: 2, 6: 10 } as const; // NFPROTO_IPV4, NFPROTO_IPV6: the `ip` and `ip6` tables
+export const NFPROTO = { 4: 2, 6: 10 } as const; // NFPROTO_IPV4, NFPROTO_IPV6: the `ip` and `ip6` tables
 const NFNETLINK_V0 = 0;
 const MAX_ATTEMPTS = 5;
 
@@ -56,7 +56,8 @@ export interface KernelChains {
   jumps: KernelJump[];
 }
 
-function header(w: NlWriter, family: number, resId = 0): NlWriter {
+/** Writes the nfgenmsg header (family, version, big-endian res_id) every nf_tables message starts with. */
+export function header(w: NlWriter, family: number, resId = 0): NlWriter {
   const h = new Uint8Array(4);
   h[0] = family;
   h[1] = NFNETLINK_V0;
@@ -64,7 +65,7 @@ function header(w: NlWriter, family: number, resId = 0): NlWriter {
   return w.struct(h);
 }
 
-const nftType = (msg: number) => (NFNL_SUBSYS_NFTABLES << 8) | msg;
+export const nftType = (msg: number) => (NFNL_SUBSYS_NFTABLES << 8) | msg;
 
 /** The dump request for one table's chains (NFT_MSG_GETCHAIN, filtered by table). */
 export function encodeGetChains(seq: number, family: IpFamily, table: string): Uint8Array {
@@ -207,7 +208,8 @@ export function handOffTeardownSocket(): void {
   }
 }
 
-function teardownSocket(): NetlinkSocket | undefined {
+/** Returns the process's nfnetlink socket for the calling thread's netns (the lingering one), or undefined when none opens. */
+export function teardownSocket(): NetlinkSocket | undefined {
   const netns = fileId(THREAD_NETNS);
   if (lingering && netns !== undefined && lingering.netns === netns) return lingering.sock;
   lingering?.sock.close();
@@ -227,34 +229,26 @@ const THREAD_NETNS = "/proc/thread-self/ns/net";
  */
 export function iptablesUsableInKernel(family: IpFamily, table = "nat"): boolean | undefined {
   if (!iptablesIsNft(family)) return undefined;
-  return nftTableExists(family === 4 ? "ip" : "ip6", table) === undefined ? undefined : true;
+  return nftTableExists(family === 4 ? "ip" : "ip6", table, teardownSocket()) === undefined ? undefined : true;
 }
 
 /**
- * Returns true when iptables is the nf_tables variant and the kernel shows neither the chain nor a rule of the
- * `from` chains jumping to it: an ADD whose rules live only in those chains can then plan without reading the table.
- * Asks for the one chain and the `from` chains' rules only, so the cost does not grow with other pods' rules. False
- * when that cannot be known; the caller reads the table with iptables-save.
+ * Returns whether the kernel has the chain in the family's iptables table (false also when the table is missing),
+ * or undefined when it cannot be asked this way (iptables-legacy, no nf_tables): read the table with iptables-save.
+ * An ADD that creates a chain the kernel does not have, and adds rules only there and in jumps to it, can plan
+ * without reading the table: nf_tables keeps no jump to a chain that does not exist. One question, whatever the
+ * table holds.
  */
-export function chainUnknownToKernel(family: IpFamily, table: string, chain: string, from: string[]): boolean {
-  if (!iptablesIsNft(family)) return false;
+export function chainInKernel(family: IpFamily, table: string, chain: string): boolean | undefined {
+  if (!iptablesIsNft(family)) return undefined;
   const sock = teardownSocket();
-  if (!sock) return false;
+  if (!sock) return undefined;
   try {
     sock.query(encodeGetChain(sock.nextSeq(), family, table, chain), "NFT_MSG_GETCHAIN");
-    return false; // the chain is there
+    return true;
   } catch (e) {
-    if (!hasErrno(e, ENOENT)) return false; // not answerable here: read it the tools' way
+    return hasErrno(e, ENOENT) ? false : undefined;
   }
-  try {
-    for (const c of from) {
-      const rules = sock.dump(encodeGetRules(sock.nextSeq(), family, table, c), "NFT_MSG_GETRULE");
-      if (parseKernelChains([], rules).jumps.some((j) => j.target === chain)) return false;
-    }
-  } catch (e) {
-    return hasErrno(e, ENOENT); // no such table or chain: nothing jumps from it
-  }
-  return true;
 }
 
 /**

@@ -28,13 +28,14 @@ export function encodeGetTable(seq: number, family: string, name: string): Uint8
 
 /**
  * Returns whether the table exists in the calling thread's netns: true or false when the kernel said so, undefined
- * when it could not be asked or answered otherwise (no nf_tables, no permission): callers then ask nft.
+ * when it could not be asked or answered otherwise (no nf_tables, no permission): callers then ask nft. Asks on
+ * `shared` (a netfilter socket of that netns the caller keeps open) when given, else on a socket of its own.
  */
-export function nftTableExists(family: string, name: string): boolean | undefined {
+export function nftTableExists(family: string, name: string, shared?: NetlinkSocket): boolean | undefined {
   if (NFPROTO[family] === undefined) return undefined;
   let sock: NetlinkSocket;
   try {
-    sock = new NetlinkSocket(new FfiNetlinkTransport(NETLINK_NETFILTER));
+    sock = shared ?? new NetlinkSocket(new FfiNetlinkTransport(NETLINK_NETFILTER));
   } catch {
     return undefined;
   }
@@ -44,6 +45,6 @@ export function nftTableExists(family: string, name: string): boolean | undefine
   } catch (e) {
     return hasErrno(e, ENOENT) ? false : undefined;
   } finally {
-    sock.close();
+    if (sock !== shared) sock.close();
   }
 }

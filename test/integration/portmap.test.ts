@@ -18,6 +18,7 @@ import {
 import { printed } from "../support/result.ts";
 import { cniEnv, OURS, runPlugin, spawnPlugin, type Run } from "../support/run-plugin.ts";
 import { iptablesIsNft } from "../../pkg/netfilter/nft-chains.ts";
+import { dnatChainName } from "../../meta/portmap/iptables.ts";
 
 const TAG = "pmi";
 const TIMEOUT_MS = 30_000;
@@ -459,15 +460,15 @@ describe.skipIf(skip)("portmap", () => {
       expect(builtin).toEqual([before[0], pre, before[1], out, post, before[2]]);
     });
 
-    test.skipIf(Bun.which("strace") === null)("ADD: one iptables-restore batch per family; DEL: none with iptables-nft (dual stack; needs strace)", () => {
+    test.skipIf(Bun.which("strace") === null)("a first ADD: one iptables-restore batch per family; with iptables-nft, later ADDs and every DEL run no tool (dual stack; needs strace)", () => {
       using host = tempNetns(`${TAG}-host`);
       using ctr = tempNetns(`${TAG}-ctr`);
       const pod = makePod(host, ctr, { n: 86, hostOctet: 1, v6: true });
       const c = portmapConf("1.1.0", NET, podResult("1.1.0", pod), MAPS(pod).slice(0, 2), { backend: "iptables" });
-      const execs = (verb: string) => {
+      const execs = (verb: string, id: string) => {
         const log = `/tmp/${RUN_PREFIX}-${TAG}-strace-${verb}`;
         const p = Bun.spawnSync(["ip", "netns", "exec", host.name, "strace", "-f", "-qq", "-e", "trace=execve", "-o", log, `${OURS}/portmap`], {
-          env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin", CNI_PATH: OURS, ...cniEnv(verb, ctr.path, "eth0", "ctr1") },
+          env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin", CNI_PATH: OURS, ...cniEnv(verb, ctr.path, "eth0", id) },
           stdin: new TextEncoder().encode(JSON.stringify(c)),
         });
         expect(p.exitCode).toBe(0);
@@ -476,10 +477,24 @@ describe.skipIf(skip)("portmap", () => {
         return [...text.matchAll(/execve\("[^"]*\/([^/"]+)"/g)].map((m) => m[1]).filter((n) => n !== "portmap");
       };
       // A fresh host has no ip6 nat table yet: with iptables-nft, the kernel says so and ip6tables-save is not run.
-      expect(execs("ADD")).toEqual(["iptables-save", "iptables-restore", "ip6tables-restore"]);
+      expect(execs("ADD", "ctr1")).toEqual(["iptables-save", "iptables-restore", "ip6tables-restore"]);
+      const afterFirst = [natLines(host, 4), natLines(host, 6)];
+      // The shared chains are there now: the kernel shows them rule by rule, and the container's chain goes in one
+      // nf_tables transaction per family (pkg/netfilter/nft-iptables-rules.ts), as iptables-restore would add it.
+      const nft = iptablesIsNft(4);
+      expect(execs("ADD", "ctr2")).toEqual(nft ? [] : ["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]);
+      const dn2 = dnatChainName(NET, "ctr2");
+      for (const f of [4, 6] as const) {
+        const added = natLines(host, f).filter((l) => !afterFirst[f === 4 ? 0 : 1]!.includes(l));
+        expect(added.length).toBeGreaterThan(2);
+        const dn1 = afterFirst[f === 4 ? 0 : 1]!.filter((l) => l.includes(dnatChainName(NET, "ctr1")));
+        expect(added).toEqual(dn1.map((l) => l.replaceAll(dnatChainName(NET, "ctr1"), dn2).replaceAll('\\"ctr1\\"', '\\"ctr2\\"')));
+      }
       // DEL with iptables-nft removes the chains in-process (pkg/netfilter/nft-chains.ts): no tool, only the `sleep`
       // that takes the netfilter socket's last reference so the plugin need not wait for the kernel's cleanup.
-      expect(execs("DEL")).toEqual(iptablesIsNft(4) ? ["sleep"] : ["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]);
+      for (const id of ["ctr2", "ctr1"]) {
+        expect(execs("DEL", id)).toEqual(nft ? ["sleep"] : ["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]);
+      }
     });
 
     test.skipIf(!iptablesIsNft(4))("DEL's socket helper holds nothing of the runtime's: its stdin, stdout and stderr are /dev/null", () => {
