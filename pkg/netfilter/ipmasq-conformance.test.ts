@@ -75,7 +75,9 @@ describe.skipIf(skip)("ipMasq vs Go ptp (iptables)", () => {
     expect(nat(goHost, 4)).toEqual(EMPTY_NAT);
     expect(nat(goHost, 6)).toEqual(EMPTY_NAT);
 
-    // Ours in Go's place, then Go's DEL (it reads the addresses off the container link) removes ours.
+    // Ours in Go's place, then Go's DEL (it reads the addresses off the container link) removes ours. POSTROUTING is
+    // in the kernel now, so with iptables-nft these rules go in one nf_tables transaction, no iptables-restore
+    // (nft-iptables-rules.ts): the same text, and Go's DEL finds them.
     withNetns(goHost.path, () => setupIPMasq("iptables", a));
     expect(nat(goHost, 4)).toEqual(go4);
     expect(nat(goHost, 6)).toEqual(go6);

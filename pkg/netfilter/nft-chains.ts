@@ -183,7 +183,8 @@ function resolvesToNft(family: IpFamily): boolean {
   return /^(xtables-nft-multi|ip6?tables-nft-restore)$/.test(base);
 }
 
-// The socket of the last teardown stays open, reused by the next one in the same netns, until process exit. Closing
+// One nfnetlink socket per process serves every in-process question, teardown and rule addition (nft-iptables-rules.ts)
+// in a netns; it stays open, reused by the next call in the same netns, until process exit. Closing
 // any netfilter socket while the kernel still destroys what a commit deleted waits for that (an RCU grace period,
 // ~8-20 ms); a plugin that deletes a veth after its teardown (bridge, ptp) finds that work long done by exit time.
 // Callers do their other netfilter socket work (conntrack, nft table checks) before the teardown for the same reason.
@@ -209,7 +210,7 @@ export function handOffTeardownSocket(): void {
 }
 
 /** Returns the process's nfnetlink socket for the calling thread's netns (the lingering one), or undefined when none opens. */
-export function teardownSocket(): NetlinkSocket | undefined {
+export function netfilterSocket(): NetlinkSocket | undefined {
   const netns = fileId(THREAD_NETNS);
   if (lingering && netns !== undefined && lingering.netns === netns) return lingering.sock;
   lingering?.sock.close();
@@ -229,7 +230,7 @@ const THREAD_NETNS = "/proc/thread-self/ns/net";
  */
 export function iptablesUsableInKernel(family: IpFamily, table = "nat"): boolean | undefined {
   if (!iptablesIsNft(family)) return undefined;
-  return nftTableExists(family === 4 ? "ip" : "ip6", table, teardownSocket()) === undefined ? undefined : true;
+  return nftTableExists(family === 4 ? "ip" : "ip6", table, netfilterSocket()) === undefined ? undefined : true;
 }
 
 /**
@@ -241,7 +242,7 @@ export function iptablesUsableInKernel(family: IpFamily, table = "nat"): boolean
  */
 export function chainInKernel(family: IpFamily, table: string, chain: string): boolean | undefined {
   if (!iptablesIsNft(family)) return undefined;
-  const sock = teardownSocket();
+  const sock = netfilterSocket();
   if (!sock) return undefined;
   try {
     sock.query(encodeGetChain(sock.nextSeq(), family, table, chain), "NFT_MSG_GETCHAIN");
@@ -259,7 +260,7 @@ export function chainInKernel(family: IpFamily, table: string, chain: string): b
  */
 export function teardownChainsInKernel(family: IpFamily, table: string, chains: string[]): boolean {
   if (!iptablesIsNft(family)) return false;
-  const sock = teardownSocket();
+  const sock = netfilterSocket();
   if (!sock) return false;
   for (let attempt = 1; ; attempt++) {
     let state: KernelChains;

@@ -14,7 +14,7 @@ import { appendLine, concat, iptablesRuleExprs, nlAttr, ruleProtocol, sameExprs,
 import type { IpFamily } from "./iptables.ts";
 import {
   encodeGetRules, header, iptablesIsNft, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO, nftType,
-  teardownSocket,
+  netfilterSocket,
 } from "./nft-chains.ts";
 
 const NFT_MSG_NEWCHAIN = 3;
@@ -52,7 +52,7 @@ export type KernelRules = Uint8Array[];
  */
 export function chainRulesInKernel(family: IpFamily, table: string, chain: string): KernelRules | null | undefined {
   if (!iptablesIsNft(family)) return undefined;
-  const sock = teardownSocket();
+  const sock = netfilterSocket();
   if (!sock) return undefined;
   try {
     return sock.dump(encodeGetRules(sock.nextSeq(), family, table, chain), "NFT_MSG_GETRULE").map((p) => parseAttrs(p, 4).get(NFTA_RULE_EXPRESSIONS) ?? new Uint8Array());
@@ -103,7 +103,7 @@ export function applyIptablesLinesInKernel(family: IpFamily, table: string, line
     if (!rule || !exprs) return false;
     rules.push({ chain: rule[0], exprs, proto: ruleProtocol(rule[1]) });
   }
-  const sock = teardownSocket();
+  const sock = netfilterSocket();
   if (!sock) return false;
   const f = NFPROTO[family];
   const first = sock.nextSeq();
