@@ -6,6 +6,7 @@
 // byte): the address and protocol part first (protocol, source, destination), then the matches in command-line
 // order, a counter, and the target. A shape not listed here yields undefined, and the caller uses the tools.
 import { ipBytes, parseCIDR, parseIP } from "../ip/cidr.ts";
+import { concatBytes } from "../sys/fs.ts";
 import { splitRestoreArgs, type IpFamily } from "./iptables.ts";
 
 /** One expression: its name and its NFTA_EXPR_DATA attributes, in the order the kernel dumps them. */
@@ -50,16 +51,6 @@ export function nlAttr(type: number, payload: Uint8Array): Uint8Array {
   return out;
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function be32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n >>> 0, false);
@@ -72,7 +63,7 @@ function le32(n: number): Uint8Array {
   return b;
 }
 
-export const strz = (s: string) => concat([encoder.encode(s), new Uint8Array(1)]);
+export const strz = (s: string) => concatBytes([encoder.encode(s), new Uint8Array(1)]);
 const value = (b: Uint8Array) => nlAttr(NFTA_DATA_VALUE, b);
 
 function payload(base: number, offset: number, len: number): NftExpr {
@@ -102,7 +93,7 @@ function xt(kind: "match" | "target", name: string, rev: number, info: Uint8Arra
 function verdict(code: number, chain?: string): NftExpr {
   const inner = [nlAttr(NFTA_VERDICT_CODE, be32(code))];
   if (chain !== undefined) inner.push(nlAttr(NFTA_VERDICT_CHAIN, strz(chain)));
-  return { name: "immediate", data: [[1, be32(NFT_REG_VERDICT)], [2, nlAttr(NFTA_DATA_VERDICT, concat(inner))]] };
+  return { name: "immediate", data: [[1, be32(NFT_REG_VERDICT)], [2, nlAttr(NFTA_DATA_VERDICT, concatBytes(inner))]] };
 }
 
 /** A counter; its values are not compared (COUNTER_BYTES, COUNTER_PACKETS: zero when written). */
@@ -274,7 +265,7 @@ export function iptablesRuleExprs(family: IpFamily, args: string[]): NftExpr[] |
           if (args[++i] !== "--set-xmark") return undefined;
           const mark = parseMark(arg());
           if (!mark) return undefined;
-          target = xt("target", "MARK", 2, concat([le32(mark[0]), le32(mark[1])]));
+          target = xt("target", "MARK", 2, concatBytes([le32(mark[0]), le32(mark[1])]));
         } else if (/^CNI-[A-Za-z0-9_.-]{1,24}$/.test(t)) target = verdict(NFT_JUMP, t); // our chains; other names may be targets
         else return undefined;
         break;

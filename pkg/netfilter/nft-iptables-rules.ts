@@ -10,7 +10,8 @@ import { hasErrno } from "../ip/nl/socket.ts";
 import { NlWriter } from "../ip/nl/writer.ts";
 import { ENOENT } from "../sys/libc.ts";
 import { noteNetfilterChange } from "./exec.ts";
-import { appendLine, concat, iptablesRuleExprs, nlAttr, ruleProtocol, sameExprs, strz, type NftExpr } from "./iptables-nft-exprs.ts";
+import { concatBytes } from "../sys/fs.ts";
+import { appendLine, iptablesRuleExprs, nlAttr, ruleProtocol, sameExprs, strz, type NftExpr } from "./iptables-nft-exprs.ts";
 import type { IpFamily } from "./iptables.ts";
 import {
   encodeGetRules, header, iptablesIsNft, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO, nftType,
@@ -76,10 +77,10 @@ export function ruleInKernel(family: IpFamily, rules: KernelRules | null | undef
 /** Returns the NFTA_RULE_EXPRESSIONS payload for the expressions, laid out as the kernel dumps it. */
 export function encodeExprList(exprs: NftExpr[]): Uint8Array {
   const elems = exprs.map((e) => {
-    const data = concat(e.data.map(([type, bytes]) => nlAttr(type, bytes)));
-    return nlAttr(NFTA_LIST_ELEM, concat([nlAttr(NFTA_EXPR_NAME, strz(e.name)), nlAttr(NFTA_EXPR_DATA, data)]));
+    const data = concatBytes(e.data.map(([type, bytes]) => nlAttr(type, bytes)));
+    return nlAttr(NFTA_LIST_ELEM, concatBytes([nlAttr(NFTA_EXPR_NAME, strz(e.name)), nlAttr(NFTA_EXPR_DATA, data)]));
   });
-  return concat(elems);
+  return concatBytes(elems);
 }
 
 /**
