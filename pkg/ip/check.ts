@@ -3,7 +3,7 @@
 import type { IPConfig, Route } from "../cni/types.ts";
 import { formatCIDR, networkOf, parseCIDR, parseIP, ipEqual } from "./cidr.ts";
 import { listAddrs } from "./address.ts";
-import { getLinkByName } from "./link.ts";
+import { getLinkByName, type Link } from "./link.ts";
 import type { NetlinkSocket } from "./nl/socket.ts";
 import { listRoutes } from "./route.ts";
 
@@ -38,4 +38,34 @@ export function validateExpectedRoutes(sock: NetlinkSocket, routes: Route[]): vo
     });
     if (!found) throw new Error(`Expected Route {Dst:${formatCIDR(dst)} GW:${r.gw ?? "<nil>"}} not found in routing table`); // upstream text
   }
+}
+
+/**
+ * How upstream's ipvlan and macvlan CHECKs word their link errors: the same sentences, capitalised in ipvlan's and
+ * not in macvlan's, naming the mode "IPVlan" or "macvlan".
+ */
+export interface SlaveCheckWords {
+  capitalized: boolean;
+  modeName: string;
+}
+
+/**
+ * Throws upstream's texts unless the container has a link called name of `kind`, whose mode (read by `modeOf`) is
+ * `mode`, with the MAC `mac` when one is given.
+ */
+export function checkSlaveLink(
+  sock: NetlinkSocket, name: string, mac: string | undefined, kind: string, mode: string, modeOf: (l: Link) => string | undefined,
+  words: SlaveCheckWords,
+): void {
+  const say = (text: string) => new Error(words.capitalized ? text[0]!.toUpperCase() + text.slice(1) : text);
+  let link: Link;
+  try {
+    link = getLinkByName(sock, name);
+  } catch {
+    throw say(`container Interface name in prevResult: ${name} not found`); // upstream text
+  }
+  if (link.kind !== kind) throw say(`error: Container interface ${link.name} not of type ${kind}`); // upstream text
+  const have = modeOf(link);
+  if (have !== mode) throw say(`container ${words.modeName} mode ${have ?? "unknown"} does not match expected value: ${mode}`); // upstream text
+  if (mac && mac !== link.mac) throw say(`interface ${name} Mac ${mac} doesn't match container Mac: ${link.mac}`); // upstream text
 }

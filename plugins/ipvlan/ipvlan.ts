@@ -9,9 +9,9 @@ import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../../pkg/cni/errors.ts";
 import { ALL_VERSIONS, type CmdArgs, type NetConf, type Plugin, type Result } from "../../pkg/cni/types.ts";
 import { Undo } from "../../pkg/cni/undo.ts";
 import { delContainerLink } from "../../pkg/ip/container-link.ts";
-import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/ip/check.ts";
+import { checkSlaveLink, validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/ip/check.ts";
 import { defaultRouteLinkName } from "../../pkg/ip/default-route.ts";
-import { delLink, getLinkByName, type Link } from "../../pkg/ip/link.ts";
+import { delLink } from "../../pkg/ip/link.ts";
 import type { IpvlanMode, IpvlanSpec } from "../../pkg/ip/link-kinds.ts";
 import { lookupMaster } from "../../pkg/ip/master.ts";
 import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
@@ -178,25 +178,9 @@ async function check(args: CmdArgs): Promise<void> {
     using hostSock = openRouteSocket();
     lookupMaster(conf.linkInContainer ? ctrSock : hostSock, conf.master);
   }
-  checkContainerLink(ctrSock, ctr.name, ctr.mac, conf.mode);
+  checkSlaveLink(ctrSock, ctr.name, ctr.mac, "ipvlan", modeOf(conf.mode), (l) => l.ipvlanMode, { capitalized: true, modeName: "IPVlan" });
   validateExpectedInterfaceIPs(ctrSock, args.ifname, prev.ips ?? []);
   validateExpectedRoutes(ctrSock, prev.routes ?? []);
-}
-
-/** Throws upstream's texts unless the container has an ipvlan called name in the configured mode with that MAC. */
-function checkContainerLink(sock: NetlinkSocket, name: string, mac: string | undefined, mode: string): void {
-  let link: Link;
-  try {
-    link = getLinkByName(sock, name);
-  } catch {
-    throw new Error(`Container Interface name in prevResult: ${name} not found`); // upstream text
-  }
-  if (link.kind !== "ipvlan") throw new Error(`Error: Container interface ${link.name} not of type ipvlan`); // upstream text
-  const want = modeOf(mode);
-  if (link.ipvlanMode !== want) {
-    throw new Error(`Container IPVlan mode ${link.ipvlanMode ?? "unknown"} does not match expected value: ${want}`); // upstream text
-  }
-  if (mac && mac !== link.mac) throw new Error(`Interface ${name} Mac ${mac} doesn't match container Mac: ${link.mac}`); // upstream text
 }
 
 async function status(args: CmdArgs): Promise<void> {

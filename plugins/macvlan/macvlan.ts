@@ -10,10 +10,10 @@ import { ALL_VERSIONS, type CmdArgs, type NetConf, type Plugin, type Result } fr
 import { Undo } from "../../pkg/cni/undo.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 import { delContainerLink } from "../../pkg/ip/container-link.ts";
-import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/ip/check.ts";
+import { checkSlaveLink, validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/ip/check.ts";
 import { defaultRouteLinkName } from "../../pkg/ip/default-route.ts";
 import { parseGoMAC } from "../../pkg/ip/go-mac.ts";
-import { delLink, formatMAC, getLinkByName, setLinkUp, type Link } from "../../pkg/ip/link.ts";
+import { delLink, formatMAC, setLinkUp, type Link } from "../../pkg/ip/link.ts";
 import type { MacvlanMode, MacvlanSpec } from "../../pkg/ip/link-kinds.ts";
 import { lookupMaster } from "../../pkg/ip/master.ts";
 import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
@@ -229,25 +229,9 @@ async function check(args: CmdArgs): Promise<void> {
   if (!prev) throw new Error("required prevResult missing"); // upstream text
   const ctr = prev.interfaces?.find((i) => i.name === args.ifname && i.sandbox === args.netns);
   if (!ctr) throw new Error(`sandbox in prevResult  doesn't match configured netns: ${args.netns}`); // upstream text
-  checkContainerLink(ctrSock, ctr.name, ctr.mac, conf.mode);
+  checkSlaveLink(ctrSock, ctr.name, ctr.mac, "macvlan", modeOf(conf.mode), (l) => l.macvlanMode, { capitalized: false, modeName: "macvlan" });
   validateExpectedInterfaceIPs(ctrSock, args.ifname, prev.ips ?? []);
   validateExpectedRoutes(ctrSock, prev.routes ?? []);
-}
-
-/** Throws upstream's texts unless the container has a macvlan called name in the configured mode with that MAC. */
-function checkContainerLink(sock: NetlinkSocket, name: string, mac: string | undefined, mode: string): void {
-  let link: Link;
-  try {
-    link = getLinkByName(sock, name);
-  } catch {
-    throw new Error(`container Interface name in prevResult: ${name} not found`); // upstream text
-  }
-  if (link.kind !== "macvlan") throw new Error(`error: Container interface ${link.name} not of type macvlan`); // upstream text
-  const want = modeOf(mode);
-  if (link.macvlanMode !== want) {
-    throw new Error(`container macvlan mode ${link.macvlanMode ?? "unknown"} does not match expected value: ${want}`); // upstream text
-  }
-  if (mac && mac !== link.mac) throw new Error(`interface ${name} Mac ${mac} doesn't match container Mac: ${link.mac}`); // upstream text
 }
 
 async function status(args: CmdArgs): Promise<void> {

@@ -8,14 +8,15 @@ import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../../pkg/cni/errors.ts";
 import { ALL_VERSIONS, type CmdArgs, type Interface, type NetConf, type Plugin, type Result } from "../../pkg/cni/types.ts";
 import { Undo } from "../../pkg/cni/undo.ts";
 import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/ip/check.ts";
+import { delContainerLink } from "../../pkg/ip/container-link.ts";
 import { addLink, delLink, getLinkByName, setLinkName, type Link } from "../../pkg/ip/link.ts";
 import type { VlanSpec } from "../../pkg/ip/link-kinds.ts";
 import { lookupMaster } from "../../pkg/ip/master.ts";
-import { hasErrno, isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
+import { hasErrno, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { randomVethName } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
-import { type NetNS, NetnsNotExistError, openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
+import { type NetNS, openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { EOPNOTSUPP } from "../../pkg/sys/libc.ts";
 
 const q = JSON.stringify;
@@ -147,32 +148,7 @@ async function del(args: CmdArgs): Promise<void> {
   // that need no kernel run here: a config that passes them could have been ADDed.
   const conf = loadConf(args.stdin);
   await ipamRun("DEL", conf, args.stdin);
-  if (args.netns === "") return;
-  try {
-    withNetns(args.netns, () => {
-      using sock = openRouteSocket();
-      deleteLinkByName(sock, args.ifname);
-    });
-  } catch (e) {
-    // The runtime may call DEL after the netns is gone, or more than once.
-    if (!(e instanceof NetnsNotExistError)) throw e;
-  }
-}
-
-/** Deletes the link called ifname; an already missing one is success (DEL is idempotent). */
-function deleteLinkByName(sock: NetlinkSocket, ifname: string): void {
-  let link: Link;
-  try {
-    link = getLinkByName(sock, ifname);
-  } catch (e) {
-    if (isNotFound(e)) return;
-    throw new Error(`failed to lookup ${q(ifname)}: ${msg(e)}`, { cause: e });
-  }
-  try {
-    delLink(sock, link.index);
-  } catch (e) {
-    if (!isNotFound(e)) throw new Error(`failed to delete ${q(ifname)}: ${msg(e)}`, { cause: e });
-  }
+  delContainerLink(args.netns, args.ifname); // a missing netns or link is success: DEL may come late or twice
 }
 
 async function check(args: CmdArgs): Promise<void> {
