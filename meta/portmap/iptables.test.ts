@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseCIDR } from "../../pkg/ip/cidr.ts";
 import { parseIptablesSave } from "../../pkg/netfilter/iptables.ts";
+import { randomTexts } from "../../test/support/random-text.ts";
 import { loadConf, type BackendProbe } from "./config.ts";
 import {
   chainsForAdd, checkChain, dnatChain, dnatChainName, dnatComment, markDef, restoreArg, setupLines, splitPortList,
@@ -256,6 +257,8 @@ COMMIT
   test("arguments are quoted for iptables-restore only when they must be", () => {
     expect(restoreArg("0x2000/0x2000")).toBe("0x2000/0x2000");
     expect(restoreArg("!")).toBe("!");
+    const byPattern = (a: string) => (a !== "" && !/[\s"'\\]/.test(a) ? a : `"${a.replace(/["\\]/g, (c) => "\\" + c)}"`);
+    for (const a of randomTexts(5000)) expect(restoreArg(a)).toBe(byPattern(a));
     expect(restoreArg('a "b" \\c')).toBe('"a \\"b\\" \\\\c"');
     expect(restoreArg("")).toBe('""');
   });

@@ -6,6 +6,7 @@
 // undefined, and the caller asks iptables itself (`-C`).
 import { bitsOf, formatIP, maskOf, parseCIDR, parseIP } from "../../pkg/ip/cidr.ts";
 import { saveQuote } from "../../pkg/netfilter/iptables.ts";
+import { isDigits, isHexLiteral, isUintLiteral, splitHostPort } from "../../pkg/text/ascii.ts";
 
 const HEADER_OPTS: Record<string, "-s" | "-d" | "-i" | "-o" | "-p"> = {
   "-s": "-s", "--source": "-s", "--src": "-s",
@@ -76,7 +77,8 @@ export function saveForm(family: 4 | 6, chain: string, args: string[]): string |
       continue;
     }
     if (PORT_OPTS[a] !== undefined && !L4.includes(matchName)) {
-      const proto = header.get("-p")?.replace(/^-p /, "");
+      const p = header.get("-p");
+      const proto = p?.startsWith("-p ") ? p.slice(3) : p;
       if (proto === undefined || !L4.includes(proto)) return fail();
       match = ["-m", proto];
       matchName = proto;
@@ -107,21 +109,23 @@ function matchOption(match: string, opt: string, value: string | undefined): str
       return opt === "--comment" ? ["--comment", saveQuote(value)] : undefined;
     case "multiport": {
       const printed = { "--destination-ports": "--dports", "--dports": "--dports", "--source-ports": "--sports", "--sports": "--sports" }[opt];
-      return printed && /^[0-9]+(,[0-9]+)*$/.test(value) ? [printed, value.split(",").map(Number).join(",")] : undefined;
+      const ports = value.split(",");
+      for (const port of ports) if (!isDigits(port)) return undefined;
+      return printed ? [printed, ports.map(Number).join(",")] : undefined;
     }
     case "addrtype":
       return opt === "--dst-type" || opt === "--src-type" ? [opt, value.toUpperCase()] : undefined;
     case "mark": {
       if (opt !== "--mark") return undefined;
-      const m = /^(0x[0-9a-fA-F]+|[0-9]+)(?:\/(0x[0-9a-fA-F]+|[0-9]+))?$/.exec(value);
-      if (!m) return undefined;
-      const mask = m[2] === undefined ? 0xffffffff : Number(m[2]);
+      const [v, maskText, extra] = value.split("/");
+      if (extra !== undefined || !isUintLiteral(v!) || (maskText !== undefined && !isUintLiteral(maskText))) return undefined;
+      const mask = maskText === undefined ? 0xffffffff : Number(maskText);
       const hex = (n: number) => "0x" + n.toString(16);
-      return ["--mark", mask === 0xffffffff ? hex(Number(m[1])) : `${hex(Number(m[1]))}/${hex(mask)}`];
+      return ["--mark", mask === 0xffffffff ? hex(Number(v)) : `${hex(Number(v))}/${hex(mask)}`];
     }
     default: {
       const printed = PORT_OPTS[opt];
-      return printed && /^[0-9]+$/.test(value) ? [printed, String(Number(value))] : undefined;
+      return printed && isDigits(value) ? [printed, String(Number(value))] : undefined;
     }
   }
 }
@@ -130,15 +134,16 @@ function matchOption(match: string, opt: string, value: string | undefined): str
 function targetOption(family: 4 | 6, target: string, opt: string, value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   if (target === "MARK" && opt === "--set-xmark") {
-    const m = /^(0x[0-9a-fA-F]+)\/(0x[0-9a-fA-F]+)$/.exec(value);
-    return m ? ["--set-xmark", `0x${Number(m[1]).toString(16)}/0x${Number(m[2]).toString(16)}`] : undefined;
+    const [v, mask, extra] = value.split("/");
+    const ok = extra === undefined && v !== undefined && mask !== undefined && isHexLiteral(v) && isHexLiteral(mask);
+    return ok ? ["--set-xmark", `0x${Number(v).toString(16)}/0x${Number(mask).toString(16)}`] : undefined;
   }
   if (target === "DNAT" && opt === "--to-destination") {
-    const m = family === 4 ? /^([0-9.]+):([0-9]+)$/.exec(value) : /^\[([0-9a-fA-F:.]+)\]:([0-9]+)$/.exec(value);
-    const ip = m ? parseIP(m[1]!) : undefined;
+    const m = splitHostPort(family, value);
+    const ip = m?.port !== undefined ? parseIP(m.addr) : undefined;
     if (!m || !ip || ip.family !== family) return undefined;
     const addr = formatIP(ip);
-    return ["--to-destination", family === 4 ? `${addr}:${Number(m[2])}` : `[${addr}]:${Number(m[2])}`];
+    return ["--to-destination", family === 4 ? `${addr}:${Number(m.port)}` : `[${addr}]:${Number(m.port)}`];
   }
   return undefined;
 }

@@ -2,6 +2,7 @@
 // validateSysctlConflictingKeys decodes them (SPEC-DIGEST §3.4). JSON.parse keeps only the last of two equal keys, so
 // a duplicate can only be seen in the text. Go also merges every top-level key that folds to "sysctl" into one map
 // (encoding/json reuses a non-nil map), and the duplicate check spans all of them; this scanner does the same.
+import { isDigitCode } from "../../pkg/text/ascii.ts";
 
 /** The sysctl entries of a config, in the order written, and the first decode error upstream would report. */
 export interface RawSysctl {
@@ -148,9 +149,18 @@ class Scanner {
         if (d !== ",") throw new SyntaxError(`expected , or ] at ${this.i - 1}`);
       }
     } else {
-      const m = /^(?:true|false|null|-?[0-9][0-9.eE+-]*)/.exec(this.text.slice(this.i, this.i + 400));
-      if (!m) throw new SyntaxError(`unexpected ${JSON.stringify(c)} at ${this.i}`);
-      this.i += m[0].length;
+      const n = literalLength(this.text, this.i);
+      if (n === 0) throw new SyntaxError(`unexpected ${JSON.stringify(c)} at ${this.i}`);
+      this.i += n;
     }
   }
+}
+
+/** Returns the length of the `true`, `false`, `null` or number literal (`-?[0-9][0-9.eE+-]*`) at i, or 0. */
+function literalLength(text: string, i: number): number {
+  for (const word of ["true", "false", "null"]) if (text.startsWith(word, i)) return word.length;
+  let end = text[i] === "-" ? i + 1 : i;
+  if (!isDigitCode(text.charCodeAt(end))) return 0;
+  while (end < text.length && "0123456789.eE+-".includes(text[end]!)) end++;
+  return end - i;
 }

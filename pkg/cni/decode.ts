@@ -2,6 +2,7 @@
 // plugins accept decodes the same here and one they reject is rejected with an error naming the field:
 // keys match exactly first, then case-insensitively; unknown keys are ignored; null keeps the default;
 // a wrong JSON type is an error; a number literal into an integer must be an integer literal that fits.
+import { isDigits } from "../text/ascii.ts";
 
 /** A number whose literal is not a plain integer, or is too big for a double: kept so integer fields can reject it. */
 export class GoNumber {
@@ -12,9 +13,14 @@ export class GoNumber {
 export function parseJSON(text: string): unknown {
   return JSON.parse(text, (_key, value, ctx?: { source?: string }) => {
     if (typeof value !== "number" || ctx?.source === undefined) return value;
-    if (/^-?[0-9]+$/.test(ctx.source) && Number.isSafeInteger(value)) return value;
+    if (isIntegerLiteral(ctx.source) && Number.isSafeInteger(value)) return value;
     return new GoNumber(ctx.source, value);
   });
+}
+
+/** Returns whether a JSON number literal is `-?[0-9]+`. */
+function isIntegerLiteral(s: string): boolean {
+  return isDigits(s[0] === "-" ? s.slice(1) : s);
 }
 
 /** Returns v with every GoNumber replaced by its number (for fields decoded as interface{}). */

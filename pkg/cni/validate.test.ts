@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { thrown } from "../../test/support/thrown.ts";
-import { readEnv, validateIfname } from "./validate.ts";
+import { readEnv, validateContainerId, validateIfname } from "./validate.ts";
+import { randomTexts } from "../../test/support/random-text.ts";
 import { CniError } from "./errors.ts";
 
 const errorOf = (f: () => unknown): object => (thrown(f) as CniError).toJSON();
@@ -36,4 +37,15 @@ test("interface names", () => {
   // 15 bytes is the limit, not 15 characters.
   expect(errorOf(() => validateIfname("ééééééééé"))).toMatchObject({ msg: "interface name is too long" });
   expect(errorOf(() => readEnv({ ...full, CNI_IFNAME: "eth0:1" }))).toMatchObject({ code: 4 });
+});
+
+test("name and interface checks accept and refuse exactly what upstream's patterns do", () => {
+  for (const s of randomTexts(5000, ["a", "a.b-c_d", "-a", ".", "..", "eth0", "a b", "a\u0085b"])) {
+    const fails = (fn: () => void) => { try { fn(); return false; } catch { return true; } };
+    const badId = fails(() => validateContainerId(s));
+    expect(badId).toBe(!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(s));
+    if (s === "" || s === "." || s === ".." || new TextEncoder().encode(s).length > 15) continue;
+    const badIfname = fails(() => validateIfname(s));
+    expect(badIfname).toBe(/[/:]/.test(s) || /[\s\u0085]/u.test(s));
+  }
 });

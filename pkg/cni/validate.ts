@@ -1,10 +1,29 @@
 // pkg/cni/validate.ts: the env and name checks of upstream's skel and utils (SPEC-DIGEST §0.2), in its order.
 import { CniError, ERR_INVALID_ENVIRONMENT_VARIABLES, ERR_INVALID_NETWORK_CONFIG } from "./errors.ts";
 import type { CmdArgs } from "./types.ts";
+import { isAlnumCode } from "../text/ascii.ts";
 
-const NAME_CHARS = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-// Go's unicode.IsSpace: the ASCII spaces, U+0085, U+00A0 and the Unicode White_Space set.
-const SPACE = /[\s\u0085]/u;
+// These checks run on every call: character tests, not regexes (pkg/text/ascii.ts says why).
+
+/** upstream's `^[a-zA-Z0-9][a-zA-Z0-9_.-]*$` for container IDs and network names. */
+function isNameText(s: string): boolean {
+  if (s === "") return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!isAlnumCode(c) && (i === 0 || (c !== 0x5f && c !== 0x2e && c !== 0x2d))) return false;
+  }
+  return true;
+}
+
+/** Go's unicode.IsSpace: the ASCII spaces, U+0085, U+00A0 and the Unicode White_Space set. */
+function hasSpace(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a)) return true;
+    if (c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff) return true;
+  }
+  return false;
+}
 
 /** Throws the code-4 error upstream gives for a bad interface name. */
 export function validateIfname(name: string): void {
@@ -13,31 +32,31 @@ export function validateIfname(name: string): void {
     throw new CniError(ERR_INVALID_ENVIRONMENT_VARIABLES, "interface name is too long", "interface name should be less than 16 characters");
   }
   if (name === "." || name === "..") throw new CniError(ERR_INVALID_ENVIRONMENT_VARIABLES, "interface name is . or ..");
-  if (/[/:]/.test(name) || SPACE.test(name)) {
+  if (name.includes("/") || name.includes(":") || hasSpace(name)) {
     throw new CniError(ERR_INVALID_ENVIRONMENT_VARIABLES, "interface name contains / or : or whitespace characters");
   }
 }
 
 /** Throws the code-4 error upstream gives for a container ID with bad characters. */
 export function validateContainerId(id: string): void {
-  if (!NAME_CHARS.test(id)) throw new CniError(ERR_INVALID_ENVIRONMENT_VARIABLES, "invalid characters in containerID", id);
+  if (!isNameText(id)) throw new CniError(ERR_INVALID_ENVIRONMENT_VARIABLES, "invalid characters in containerID", id);
 }
 
 /** Throws the code-7 error upstream gives for a network name with bad characters. */
 export function validateNetworkName(name: string): void {
-  if (!NAME_CHARS.test(name)) throw new CniError(ERR_INVALID_NETWORK_CONFIG, "invalid characters found in network name", name);
+  if (!isNameText(name)) throw new CniError(ERR_INVALID_NETWORK_CONFIG, "invalid characters found in network name", name);
 }
 
-type Verb = "ADD" | "CHECK" | "DEL" | "GC" | "STATUS";
-const REQUIRED: Record<string, readonly Verb[]> = {
-  CNI_COMMAND: ["ADD", "CHECK", "DEL", "GC", "STATUS"],
-  CNI_CONTAINERID: ["ADD", "CHECK", "DEL"],
-  CNI_NETNS: ["ADD", "CHECK"],
-  CNI_IFNAME: ["ADD", "CHECK", "DEL"],
-  CNI_ARGS: [],
-  CNI_PATH: ["ADD", "CHECK", "DEL", "GC", "STATUS"],
-  CNI_NETNS_OVERRIDE: [],
-};
+// Each variable with the verbs that require it, in upstream's order.
+const REQUIRED: readonly (readonly [string, readonly string[]])[] = [
+  ["CNI_COMMAND", ["ADD", "CHECK", "DEL", "GC", "STATUS"]],
+  ["CNI_CONTAINERID", ["ADD", "CHECK", "DEL"]],
+  ["CNI_NETNS", ["ADD", "CHECK"]],
+  ["CNI_IFNAME", ["ADD", "CHECK", "DEL"]],
+  ["CNI_ARGS", []],
+  ["CNI_PATH", ["ADD", "CHECK", "DEL", "GC", "STATUS"]],
+  ["CNI_NETNS_OVERRIDE", []],
+];
 
 /**
  * Returns the env variables as CmdArgs (stdin empty), checking them in upstream's order: present required ones are
@@ -46,9 +65,9 @@ const REQUIRED: Record<string, readonly Verb[]> = {
 export function readEnv(env: Record<string, string | undefined>): CmdArgs {
   const command = env.CNI_COMMAND ?? "";
   const missing: string[] = [];
-  for (const [name, verbs] of Object.entries(REQUIRED)) {
+  for (const [name, verbs] of REQUIRED) {
     const value = env[name] ?? "";
-    const required = name === "CNI_COMMAND" || (verbs as readonly string[]).includes(command);
+    const required = name === "CNI_COMMAND" || verbs.includes(command);
     if (value === "") {
       if (required) missing.push(name);
       continue;

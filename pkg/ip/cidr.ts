@@ -1,5 +1,6 @@
 // pkg/ip/cidr.ts: IP and CIDR text, parsed and printed as Go's net package does, plus the arithmetic IPAM needs.
 // Pure code: no FFI, so pkg/cni and the unit tests can use it anywhere.
+import { isDigits, isHexDigits } from "../text/ascii.ts";
 
 /** An IP address; IPv4-mapped IPv6 text parses as IPv4, as Go's net.IP.To4 treats it. */
 export interface IP {
@@ -18,23 +19,19 @@ export function bitsOf(family: 4 | 6): 32 | 128 {
   return family === 4 ? 32 : 128;
 }
 
-const DEC_OCTET = /^(0|[1-9][0-9]{0,2})$/;
-
 function parseV4(s: string): bigint | undefined {
   const parts = s.split(".");
   if (parts.length !== 4) return undefined;
   let v = 0n;
   for (const p of parts) {
     // Go 1.17+ rejects leading zeros ("010"): they were read as octal by some libcs.
-    if (!DEC_OCTET.test(p)) return undefined;
+    if (!isDigits(p, 1, 3) || (p.length > 1 && p[0] === "0")) return undefined;
     const n = Number(p);
     if (n > 255) return undefined;
     v = (v << 8n) | BigInt(n);
   }
   return v;
 }
-
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 function parseV6(s: string): bigint | undefined {
   let head = s;
@@ -55,7 +52,7 @@ function parseV6(s: string): bigint | undefined {
         const v4 = parseV4(p);
         if (v4 === undefined) return undefined;
         out.push(v4 >> 16n, v4 & 0xffffn);
-      } else if (HEX_GROUP.test(p)) out.push(BigInt(parseInt(p, 16)));
+      } else if (isHexDigits(p, 1, 4)) out.push(BigInt(parseInt(p, 16)));
       else return undefined;
     }
     return out;
@@ -89,7 +86,7 @@ export function parseCIDR(s: string): IPNet | undefined {
   if (slash < 0) return undefined;
   const addr = s.slice(0, slash);
   const len = s.slice(slash + 1);
-  if (!/^[0-9]{1,3}$/.test(len)) return undefined;
+  if (!isDigits(len, 1, 3)) return undefined;
   const prefix = Number(len);
   const isV6Text = addr.includes(":");
   const ip = parseIP(addr);

@@ -61,8 +61,12 @@ export class LinkNotFoundError extends NetlinkError {
 
 /** Returns lowercase colon hex ("02:42:ac:11:00:02") for hardware address bytes. */
 export function formatMAC(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
+  // A plain loop: Array.from and padStart are builtins JSC compiles on first use (~0.2 ms in a plugin's life).
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += (i > 0 ? ":" : "") + HEX_DIGITS[b[i]! >> 4] + HEX_DIGITS[b[i]! & 15];
+  return s;
 }
+const HEX_DIGITS = "0123456789abcdef";
 
 /** Returns the bytes of colon (or dash) separated hex MAC text; throws on anything else. */
 export function parseMAC(s: string): Uint8Array {

@@ -14,6 +14,7 @@ import { NetlinkParseError, parseAttrList, parseAttrs, readBytes, readStrz, read
 import type { NetlinkSocket } from "./nl/socket.ts";
 import { readFileSync } from "../sys/fs.ts";
 import { NlWriter } from "./nl/writer.ts";
+import { isHexDigits } from "../text/ascii.ts";
 
 // ---- constants, under the kernel's names ----------------------------------------------------------------------
 
@@ -543,7 +544,7 @@ export function addFilter(sock: NetlinkSocket, spec: U32FilterSpec): void {
  */
 export function parsePsched(text: string): number {
   const parts = text.trim().split(" ");
-  if (parts.length < 4 || !parts.slice(0, 4).every((p) => /^[0-9a-fA-F]{1,8}$/.test(p))) {
+  if (parts.length < 4 || !parts.slice(0, 4).every((p) => isHexDigits(p, 1, 8))) {
     throw new Error(`unexpected /proc/net/psched content ${JSON.stringify(text)}`);
   }
   let [t2us, us2t, clockRes] = parts.slice(0, 3).map((p) => parseInt(p, 16)) as [number, number, number];

@@ -3,7 +3,7 @@
 // the host end.
 import { EEXIST } from "../sys/libc.ts";
 import type { NetNS } from "../ns/netns.ts";
-import { addLink, getLinkByName, linkExists, setLinkUp, type Link } from "./link.ts";
+import { addLink, formatMAC, getLinkByName, linkExists, setLinkUp, type Link } from "./link.ts";
 import { hasErrno, type NetlinkSocket } from "./nl/socket.ts";
 import { writeSysctl } from "./sysctl.ts";
 
@@ -12,7 +12,7 @@ const NAME_TRIES = 10;
 /** Returns `veth` + 8 random lowercase hex characters, upstream's host-side name pattern. */
 export function randomVethName(): string {
   const b = crypto.getRandomValues(new Uint8Array(4));
-  return "veth" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return "veth" + formatMAC(b).replaceAll(":", ""); // the hex digits, without Array.from/padStart's first-use cost
 }
 
 export interface VethOptions {

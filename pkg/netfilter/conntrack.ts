@@ -12,6 +12,7 @@ import { NlWriter } from "../ip/nl/writer.ts";
 import { readSysctl } from "../ip/sysctl.ts";
 import { fileId } from "../sys/file-id.ts";
 import { cstr, EINTR, errno, sys } from "../sys/libc.ts";
+import { isDigitCode } from "../text/ascii.ts";
 
 export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_CTNETLINK = 1;
@@ -206,13 +207,22 @@ function mayHold(sock: NetlinkSocket, family: 4 | 6, proto: number, ports: Set<n
 export function parseProcConntrack(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split("\n")) {
-    const f = line.split(/\s+/, 4);
+    const f = line.split(" ").filter((w) => w !== ""); // fields are separated by runs of spaces
     const family = f[0] === "ipv4" ? 4 : f[0] === "ipv6" ? 6 : undefined;
-    const m = / dport=(\d+)/.exec(line);
-    if (family === undefined || f[3] === undefined || !m) continue;
-    out.add(`${family}/${f[3]}/${m[1]}`);
+    const port = dport(line);
+    if (family === undefined || f[3] === undefined || port === undefined) continue;
+    out.add(`${family}/${f[3]}/${port}`);
   }
   return out;
+}
+
+/** Returns the digits after the line's first ` dport=`, or undefined. */
+function dport(line: string): string | undefined {
+  const at = line.indexOf(" dport=");
+  if (at < 0) return undefined;
+  let end = at + 7;
+  while (end < line.length && isDigitCode(line.charCodeAt(end))) end++;
+  return end > at + 7 ? line.slice(at + 7, end) : undefined;
 }
 
 function readProcFile(path: string): string | undefined {

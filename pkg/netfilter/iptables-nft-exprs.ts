@@ -8,6 +8,7 @@
 import { ipBytes, parseCIDR, parseIP } from "../ip/cidr.ts";
 import { concatBytes } from "../sys/fs.ts";
 import { splitRestoreArgs, type IpFamily } from "./iptables.ts";
+import { isAlnumCode, isDigits, isUintLiteral, splitHostPort } from "../text/ascii.ts";
 
 /** One expression: its name and its NFTA_EXPR_DATA attributes, in the order the kernel dumps them. */
 export interface NftExpr {
@@ -121,17 +122,17 @@ function portBytes(port: number): Uint8Array {
 }
 
 function parsePort(s: string | undefined): number | undefined {
-  if (s === undefined || !/^\d{1,5}$/.test(s)) return undefined;
+  if (s === undefined || !isDigits(s, 1, 5)) return undefined;
   const n = Number(s);
   return n >= 1 && n <= 65535 ? n : undefined;
 }
 
 /** `V/M` as iptables reads a mark (both hexadecimal or decimal, 32 bits). */
 function parseMark(s: string | undefined): [number, number] | undefined {
-  const m = /^(0x[0-9a-fA-F]+|\d+)\/(0x[0-9a-fA-F]+|\d+)$/.exec(s ?? "");
-  if (!m) return undefined;
-  const v = Number(m[1]);
-  const mask = Number(m[2]);
+  const parts = (s ?? "").split("/");
+  if (parts.length !== 2 || !isUintLiteral(parts[0]!) || !isUintLiteral(parts[1]!)) return undefined;
+  const v = Number(parts[0]);
+  const mask = Number(parts[1]);
   return v <= 0xffffffff && mask <= 0xffffffff ? [v, mask] : undefined;
 }
 
@@ -156,12 +157,12 @@ function multiportInfo(list: string | undefined): Uint8Array | undefined {
 
 /** DNAT's nf_nat_range2 (flags, min and max address, min and max port, base port; padded to 48) for `addr[:port]`. */
 function dnatInfo(family: IpFamily, to: string | undefined): Uint8Array | undefined {
-  const m = family === 4 ? /^([0-9.]+)(?::(\d+))?$/.exec(to ?? "") : /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(to ?? "");
+  const m = splitHostPort(family, to ?? "");
   if (!m) return undefined;
-  const ip = parseIP(m[1]!);
+  const ip = parseIP(m.addr);
   if (!ip || ip.family !== family) return undefined;
-  const port = m[2] === undefined ? undefined : parsePort(m[2]);
-  if (m[2] !== undefined && port === undefined) return undefined;
+  const port = m.port === undefined ? undefined : parsePort(m.port);
+  if (m.port !== undefined && port === undefined) return undefined;
   const info = new Uint8Array(48);
   const v = new DataView(info.buffer);
   v.setUint32(0, NAT_RANGE_MAP_IPS | (port === undefined ? 0 : NAT_RANGE_PROTO_SPECIFIED), true);
@@ -266,7 +267,7 @@ export function iptablesRuleExprs(family: IpFamily, args: string[]): NftExpr[] |
           const mark = parseMark(arg());
           if (!mark) return undefined;
           target = xt("target", "MARK", 2, concatBytes([le32(mark[0]), le32(mark[1])]));
-        } else if (/^CNI-[A-Za-z0-9_.-]{1,24}$/.test(t)) target = verdict(NFT_JUMP, t); // our chains; other names may be targets
+        } else if (isOurChainName(t)) target = verdict(NFT_JUMP, t); // our chains; other names may be targets
         else return undefined;
         break;
       }
@@ -308,4 +309,14 @@ export function appendLine(line: string): [string, string[]] | undefined {
   const args = splitRestoreArgs(line);
   if (args[0] !== "-A" || args.length < 3) return undefined;
   return [args[1]!, args.slice(2)];
+}
+
+/** `CNI-` and 1 to 24 of [A-Za-z0-9_.-]: the chains our plugins make (any other name may be an xtables target). */
+function isOurChainName(t: string): boolean {
+  if (!t.startsWith("CNI-") || t.length < 5 || t.length > 28) return false;
+  for (let i = 4; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (!isAlnumCode(c) && c !== 0x5f && c !== 0x2e && c !== 0x2d) return false;
+  }
+  return true;
 }

@@ -3,6 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { deleteLine, iptablesRestoreText, parseIptablesSave, ruleTarget, saveQuote, splitRestoreArgs } from "./iptables.ts";
+import { randomTexts } from "../../test/support/random-text.ts";
 
 const NAT_SAVE = readFileSync(new URL("../../test/golden/netfilter-nat-save.txt", import.meta.url), "utf8");
 const C = "CNI-2bbe0c48b91a7d1b8a6753a8";
@@ -60,4 +61,9 @@ test("restore text and -D lines", () => {
   expect(iptablesRestoreText("nat", [":C - [0:0]", "-A C -j ACCEPT"])).toBe("*nat\n:C - [0:0]\n-A C -j ACCEPT\nCOMMIT\n");
   const t = parseIptablesSave(NAT_SAVE, "nat");
   expect(deleteLine(t.rules[1]!)).toBe(`-D POSTROUTING -s 10.1.1.2/32 -m comment --comment ${CMT} -j ${C}`);
+});
+
+test("saveQuote quotes exactly as the pattern it replaced did", () => {
+  const byPattern = (s: string) => (/^[-_0-9A-Za-z]+$/.test(s) ? s : '"' + s.replace(/["\\']/g, (c) => "\\" + c) + '"');
+  for (const s of randomTexts(5000)) expect(saveQuote(s)).toBe(byPattern(s));
 });

@@ -5,6 +5,7 @@
 // on recent kernels (SPEC-DIGEST §0.9).
 import { cstr, sys } from "../sys/libc.ts";
 import { fdId, fileId } from "../sys/file-id.ts";
+import { hasNoSpace } from "../text/ascii.ts";
 import { iptablesUsableInKernel } from "./nft-chains.ts";
 import { applyIptablesLinesInKernel } from "./nft-iptables-rules.ts";
 import { nftTableExists } from "./nft-netlink.ts";
@@ -181,9 +182,11 @@ export function parseIptablesSave(text: string, table: string): IptablesTable {
     if (current !== table) continue;
     if (line.startsWith(":")) {
       // ":NAME POLICY [packets:bytes]"
-      const m = /^:(\S+) (\S+)/.exec(line);
-      if (!m) throw new Error(`failed to parse iptables-save output: line ${lineNo}: bad chain line ${JSON.stringify(line)}`);
-      out.chains.set(m[1]!, m[2]!);
+      const [name, policy] = line.slice(1).split(" ");
+      if (!name || !policy || !hasNoSpace(name) || !hasNoSpace(policy)) {
+        throw new Error(`failed to parse iptables-save output: line ${lineNo}: bad chain line ${JSON.stringify(line)}`);
+      }
+      out.chains.set(name, policy);
     } else if (line.startsWith("-A ")) {
       checkQuotes(line);
       const chain = ruleChain(line);
@@ -271,12 +274,23 @@ export function deleteLine(rule: IptablesRule): string {
   return "-D" + rule.line.slice(2);
 }
 
-const NO_QUOTE = /^[-_0-9A-Za-z]+$/;
-
-/** Returns an argument as iptables-save prints it (xtables_save_string): bare when safe, else quoted with `"`, `\` and `'` escaped. */
+/**
+ * Returns an argument as iptables-save prints it (xtables_save_string): bare when safe, else quoted with `"`, `\`
+ * and `'` escaped. Character loops: this runs on every ADD, and a regex's first use costs more than the whole line.
+ */
 export function saveQuote(s: string): string {
-  if (NO_QUOTE.test(s)) return s;
-  return '"' + s.replace(/["\\']/g, (c) => "\\" + c) + '"';
+  let bare = s !== "";
+  for (let i = 0; bare && i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    bare = c === 0x2d || c === 0x5f || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+  }
+  if (bare) return s;
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    out += ch === '"' || ch === "\\" || ch === "'" ? "\\" + ch : ch;
+  }
+  return out + '"';
 }
 
 /** Returns a restore/save line split into arguments the way iptables-restore does (add_param_to_argv). */

@@ -180,7 +180,7 @@ function resolvesToNft(family: IpFamily): boolean {
   if (sys().realpath(cstr(tool), buf) === null) return false;
   const target = new TextDecoder().decode(buf.subarray(0, buf.indexOf(0)));
   const base = target.slice(target.lastIndexOf("/") + 1);
-  return /^(xtables-nft-multi|ip6?tables-nft-restore)$/.test(base);
+  return base === "xtables-nft-multi" || base === "iptables-nft-restore" || base === "ip6tables-nft-restore";
 }
 
 // One nfnetlink socket per process serves every in-process question, teardown and rule addition (nft-iptables-rules.ts)

@@ -11,6 +11,7 @@ import { NlWriter } from "../ip/nl/writer.ts";
 import { ENOENT } from "../sys/libc.ts";
 import { noteNetfilterChange } from "./exec.ts";
 import { concatBytes } from "../sys/fs.ts";
+import { hasNoSpace } from "../text/ascii.ts";
 import { appendLine, iptablesRuleExprs, nlAttr, ruleProtocol, sameExprs, strz, type NftExpr } from "./iptables-nft-exprs.ts";
 import type { IpFamily } from "./iptables.ts";
 import {
@@ -94,9 +95,9 @@ export function applyIptablesLinesInKernel(family: IpFamily, table: string, line
   const newChains: string[] = [];
   const rules: { chain: string; exprs: NftExpr[]; proto?: number }[] = [];
   for (const line of lines) {
-    const chain = /^(?::(\S+) - \[0:0\]|-N (\S+))$/.exec(line);
-    if (chain) {
-      newChains.push(chain[1] ?? chain[2]!);
+    const chain = newChainName(line);
+    if (chain !== undefined) {
+      newChains.push(chain);
       continue;
     }
     const rule = appendLine(line);
@@ -133,4 +134,10 @@ function encodeNewRule(w: NlWriter, table: string, chain: string, exprs: NftExpr
     w.endNest(compat);
   }
   return w.finish();
+}
+
+/** Returns the chain a `:NAME - [0:0]` or `-N NAME` restore line makes, or undefined for any other line. */
+function newChainName(line: string): string | undefined {
+  const name = line.startsWith(":") && line.endsWith(" - [0:0]") ? line.slice(1, -8) : line.startsWith("-N ") ? line.slice(3) : "";
+  return name !== "" && hasNoSpace(name) ? name : undefined;
 }

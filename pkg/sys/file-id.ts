@@ -11,12 +11,16 @@ const STATX_SIZE = 256;
 
 function idOf(rc: number, buf: Uint8Array): string | undefined {
   if (rc < 0) return undefined;
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  return `${v.getUint32(136, true)}:${v.getUint32(140, true)}:${v.getBigUint64(32, true)}`;
+  // The inode's two 32-bit halves, not a BigInt: the id is only ever compared, and this runs on every call.
+  return `${u32le(buf, 136)}:${u32le(buf, 140)}:${u32le(buf, 36)}:${u32le(buf, 32)}`;
+}
+
+function u32le(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 }
 
 /**
- * Returns "major:minor:inode" of the file at path (links followed), or undefined when it cannot be stat'ed. Two
+ * Returns "major:minor:inode-high:inode-low" of the file at path (links followed), or undefined when it cannot be stat'ed. Two
  * paths name the same file exactly when their ids are equal.
  */
 export function fileId(path: string): string | undefined {

@@ -89,7 +89,13 @@ export function check(rc: number | bigint, call: string, detail?: string): numbe
   return n;
 }
 
-/** Returns a NUL-terminated copy of s for a `ptr` argument (a Buffer without NUL is read past its end). */
-export function cstr(s: string): Buffer {
-  return Buffer.from(s + "\0");
+/**
+ * Returns a NUL-terminated UTF-8 copy of s for a `ptr` argument (bytes without the NUL are read past their end).
+ * TextEncoder, not Buffer: every plugin encodes netlink text with it anyway, and Buffer's first use costs ~0.15 ms.
+ */
+export function cstr(s: string): Uint8Array {
+  const out = new Uint8Array(s.length * 3 + 1); // zeroed: the NUL is there
+  const { written } = (utf8 ??= new TextEncoder()).encodeInto(s, out);
+  return out.subarray(0, written + 1);
 }
+let utf8: TextEncoder | undefined;

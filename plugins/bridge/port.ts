@@ -4,7 +4,7 @@
 import { EEXIST } from "../../pkg/sys/libc.ts";
 import { addBridgeVlan, delBridgeVlan, listBridgeVlans, setPortHairpin, setPortIsolated } from "../../pkg/ip/bridge-port.ts";
 import { addLink, getLinkByName, setLinkMaster, setLinkPromisc, setLinkUp, type Link } from "../../pkg/ip/link.ts";
-import { hasErrno, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
+import { hasErrno, isNotFound, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { writeSysctl } from "../../pkg/ip/sysctl.ts";
 
 const q = JSON.stringify;
@@ -41,13 +41,18 @@ export function bridgeSpec(opts: BridgeOptions): BridgeSpec {
 }
 
 function ensureBridgeLink(sock: NetlinkSocket, opts: BridgeOptions): Link {
-  try {
-    addLink(sock, bridgeSpec(opts));
-  } catch (e) {
-    // A bridge that exists is shared with other containers: keep it as it is.
-    if (!hasErrno(e, EEXIST)) throw new Error(`could not add ${q(opts.name)}: ${msg(e)}`, { cause: e }); // upstream text
+  // A bridge that exists is shared with other containers: keep it as it is. Upstream asks to create it and reads it
+  // back after EEXIST; after a host's first container it always exists, so we read first and create only when it
+  // is missing (one request instead of two, and the same outcome).
+  let br = existingBridge(sock, opts.name);
+  if (br === undefined) {
+    try {
+      addLink(sock, bridgeSpec(opts));
+    } catch (e) {
+      if (!hasErrno(e, EEXIST)) throw new Error(`could not add ${q(opts.name)}: ${msg(e)}`, { cause: e }); // upstream text
+    }
+    br = bridgeByName(sock, opts.name);
   }
-  let br = bridgeByName(sock, opts.name);
   // Upstream sets promisc before it checks the kind, so it would touch a link that is no bridge; we check first.
   if (opts.promisc) {
     try {
@@ -75,7 +80,23 @@ export function bridgeByName(sock: NetlinkSocket, name: string): Link {
   } catch (e) {
     throw new Error(`could not lookup ${q(name)}: ${msg(e)}`, { cause: e }); // upstream text
   }
-  if (link.kind !== "bridge") throw new Error(`${q(name)} already exists but is not a bridge`); // upstream text
+  return mustBeBridge(link);
+}
+
+/** Returns the bridge called name, or undefined when there is no link of that name; throws as bridgeByName. */
+function existingBridge(sock: NetlinkSocket, name: string): Link | undefined {
+  let link: Link;
+  try {
+    link = getLinkByName(sock, name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw new Error(`could not lookup ${q(name)}: ${msg(e)}`, { cause: e }); // upstream text
+  }
+  return mustBeBridge(link);
+}
+
+function mustBeBridge(link: Link): Link {
+  if (link.kind !== "bridge") throw new Error(`${q(link.name)} already exists but is not a bridge`); // upstream text
   return link;
 }
 
