@@ -5,7 +5,8 @@
 // The names and shapes follow node:fs, and failures are FsError objects carrying what a node:fs error carries
 // (errno, code, syscall, path), so callers' error handling (goPathError, `code === "ENOENT"`) works unchanged.
 // Synchronous on purpose: it runs on the calling thread, so it is safe inside withNetns (/proc/sys is per netns).
-import { CString, read, toArrayBuffer, type Pointer } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
+import { ffi } from "./ffi.ts";
 import { cstr, describeErrno, EEXIST, EINTR, ENOENT, errno, errnoLocation, sys } from "./libc.ts";
 
 export const constants = {
@@ -263,6 +264,7 @@ export function readdirSync(path: string, options?: { withFileTypes: true }): st
   const names: string[] = [];
   const entries: Dirent[] = [];
   try {
+    const { CString, read, toArrayBuffer } = ffi();
     const err = new Int32Array(toArrayBuffer(errnoLocation(), 0, 4));
     for (;;) {
       err[0] = 0; // readdir returns NULL both at the end and on an error; only errno tells them apart

@@ -1,52 +1,53 @@
 // pkg/sys/libc.ts: libc through bun:ffi, opened on first use so VERSION and pure-logic paths never pay for it.
-import { dlopen, FFIType as T, read, type Pointer } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
+import { ffi } from "./ffi.ts";
 
 const SYMBOLS = {
-  __errno_location: { args: [], returns: T.ptr },
-  strerror: { args: [T.i32], returns: T.cstring },
-  close: { args: [T.i32], returns: T.i32 },
-  open: { args: [T.ptr, T.i32, T.u32], returns: T.i32 },
-  read: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
-  write: { args: [T.i32, T.ptr, T.u64], returns: T.i64 },
-  flock: { args: [T.i32, T.i32], returns: T.i32 },
-  setns: { args: [T.i32, T.i32], returns: T.i32 },
-  unshare: { args: [T.i32], returns: T.i32 },
-  mount: { args: [T.ptr, T.ptr, T.ptr, T.u64, T.ptr], returns: T.i32 },
-  umount2: { args: [T.ptr, T.i32], returns: T.i32 },
-  fstatfs: { args: [T.i32, T.ptr], returns: T.i32 },
-  socket: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
-  bind: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
-  getsockname: { args: [T.i32, T.ptr, T.ptr], returns: T.i32 },
-  setsockopt: { args: [T.i32, T.i32, T.i32, T.ptr, T.u32], returns: T.i32 },
-  sendto: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.u32], returns: T.i64 },
-  recvfrom: { args: [T.i32, T.ptr, T.u64, T.i32, T.ptr, T.ptr], returns: T.i64 },
-  ioctl: { args: [T.i32, T.u64, T.ptr], returns: T.i32 },
-  if_nametoindex: { args: [T.ptr], returns: T.u32 },
+  __errno_location: { args: [], returns: "ptr" },
+  strerror: { args: ["i32"], returns: "cstring" },
+  close: { args: ["i32"], returns: "i32" },
+  open: { args: ["ptr", "i32", "u32"], returns: "i32" },
+  read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
+  setns: { args: ["i32", "i32"], returns: "i32" },
+  unshare: { args: ["i32"], returns: "i32" },
+  mount: { args: ["ptr", "ptr", "ptr", "u64", "ptr"], returns: "i32" },
+  umount2: { args: ["ptr", "i32"], returns: "i32" },
+  fstatfs: { args: ["i32", "ptr"], returns: "i32" },
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+  sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
+  recvfrom: { args: ["i32", "ptr", "u64", "i32", "ptr", "ptr"], returns: "i64" },
+  ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
+  if_nametoindex: { args: ["ptr"], returns: "u32" },
   // files (fs.ts); statx needs glibc 2.28 or later
-  access: { args: [T.ptr, T.i32], returns: T.i32 },
-  mkdir: { args: [T.ptr, T.u32], returns: T.i32 },
-  unlink: { args: [T.ptr], returns: T.i32 },
-  rename: { args: [T.ptr, T.ptr], returns: T.i32 },
-  fsync: { args: [T.i32], returns: T.i32 },
-  statx: { args: [T.i32, T.ptr, T.i32, T.u32, T.ptr], returns: T.i32 },
-  fdopendir: { args: [T.i32], returns: T.ptr },
-  readdir: { args: [T.ptr], returns: T.ptr },
-  closedir: { args: [T.ptr], returns: T.i32 },
-  realpath: { args: [T.ptr, T.ptr], returns: T.ptr },
+  access: { args: ["ptr", "i32"], returns: "i32" },
+  mkdir: { args: ["ptr", "u32"], returns: "i32" },
+  unlink: { args: ["ptr"], returns: "i32" },
+  rename: { args: ["ptr", "ptr"], returns: "i32" },
+  fsync: { args: ["i32"], returns: "i32" },
+  statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
+  fdopendir: { args: ["i32"], returns: "ptr" },
+  readdir: { args: ["ptr"], returns: "ptr" },
+  closedir: { args: ["ptr"], returns: "i32" },
+  realpath: { args: ["ptr", "ptr"], returns: "ptr" },
 } as const;
 
-type Libc = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+type Libc = ReturnType<typeof import("bun:ffi").dlopen<typeof SYMBOLS>>["symbols"];
 let libc: Libc | undefined;
 
 /** Returns the libc symbol table, opening libc.so.6 on the first call. */
 export function sys(): Libc {
-  libc ??= dlopen("libc.so.6", SYMBOLS).symbols;
+  libc ??= ffi().dlopen("libc.so.6", SYMBOLS).symbols;
   return libc;
 }
 
 /** Returns the calling thread's errno; read it straight after the failing call, before any other FFI call. */
 export function errno(): number {
-  return read.i32(errnoLocation(), 0);
+  return ffi().read.i32(errnoLocation(), 0);
 }
 
 /** Returns the address of the calling thread's errno (to clear it before a call that only reports through it). */
