@@ -1,7 +1,7 @@
 // pkg/cni/validate.ts: the env and name checks of upstream's skel and utils (SPEC-DIGEST §0.2), in its order.
 import { CniError, ERR_INVALID_ENVIRONMENT_VARIABLES, ERR_INVALID_NETWORK_CONFIG } from "./errors.ts";
 import type { CmdArgs } from "./types.ts";
-import { isAlnumCode } from "../text/ascii.ts";
+import { hasNoSpace, isAlnumCode } from "../text/ascii.ts";
 
 // These checks run on every call: character tests, not regexes (pkg/text/ascii.ts says why).
 
@@ -17,12 +17,7 @@ function isNameText(s: string): boolean {
 
 /** Go's unicode.IsSpace: the ASCII spaces, U+0085, U+00A0 and the Unicode White_Space set. */
 function hasSpace(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a)) return true;
-    if (c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff) return true;
-  }
-  return false;
+  return !hasNoSpace(s) || s.includes("\u0085");
 }
 
 /** Throws the code-4 error upstream gives for a bad interface name. */
