@@ -9,6 +9,10 @@ function baseName(p: string): string {
   return p.slice(p.lastIndexOf("/") + 1);
 }
 
+const invokedAs = baseName(process.argv0);
+// `dhcp daemon [flags]` is the dhcp plugin's long-running half, not a CNI call (upstream: os.Args[1] == "daemon").
+const isDhcpDaemon = invokedAs === "dhcp" && process.argv[2] === "daemon";
+
 async function runAs(name: string, entry: Entry): Promise<number> {
   const env = process.env;
   const command = env.CNI_COMMAND ?? "";
@@ -24,11 +28,9 @@ async function runAs(name: string, entry: Entry): Promise<number> {
   return skel.runPlugin(mod.default, env);
 }
 
-async function main(): Promise<number> {
-  const name = baseName(process.argv0);
+async function main(name: string): Promise<number> {
   const entry = Object.hasOwn(PLUGINS, name) ? PLUGINS[name] : undefined;
-  // `dhcp daemon [flags]` is the dhcp plugin's long-running half, not a CNI call (upstream: os.Args[1] == "daemon").
-  if (name === "dhcp" && process.argv[2] === "daemon") return (await import("./ipam/dhcp/daemon.ts")).runDaemon(process.argv.slice(3));
+  if (isDhcpDaemon) return (await import("./ipam/dhcp/daemon.ts")).runDaemon(process.argv.slice(3));
   if (entry) return runAs(name, entry);
   // Not a plugin: a tool served by the same executable (cnitool), given its arguments after the program name.
   const tool = Object.hasOwn(TOOLS, name) ? TOOLS[name] : undefined;
@@ -40,10 +42,8 @@ async function main(): Promise<number> {
 // VERSION is answered here, at the top level, with no async function on its path: JSC compiles the code that resumes
 // an async function at its first await (0.3-0.4 ms in builds without the bytecode layout; within noise with it), and
 // VERSION is the call runtimes make most (podman before every ADD and DEL).
-const invokedAs = baseName(process.argv0);
-const isDhcpDaemon = invokedAs === "dhcp" && process.argv[2] === "daemon";
 if (process.env.CNI_COMMAND === "VERSION" && Object.hasOwn(PLUGINS, invokedAs) && !isDhcpDaemon) {
   await Bun.write(Bun.stdout, versionJSON(PLUGINS[invokedAs]!.versions));
   process.exit(0);
 }
-process.exit(await main());
+process.exit(await main(invokedAs));

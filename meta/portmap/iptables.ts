@@ -17,7 +17,7 @@ import { chainRulesInKernel, ruleInKernel, type KernelRules } from "../../pkg/ne
 import { chainName } from "../../pkg/netfilter/names.ts";
 import { hasSpecificHostIP, mappingApplies, type PortMapConf, type PortMapping } from "./config.ts";
 import { saveForm } from "./save-form.ts";
-import { hasNoSpace } from "../../pkg/text/ascii.ts";
+import { hasNoSpace, quoted } from "../../pkg/text/ascii.ts";
 
 // Upstream's names; never change them, or a DEL by either implementation misses what the other made.
 export const TOP_DNAT_CHAIN = "CNI-HOSTPORT-DNAT";
@@ -152,10 +152,8 @@ export function chainsForAdd(conf: PortMapConf, containerId: string, net: IPNet)
 
 /** Returns an argument as iptables-restore reads it back: bare, or in double quotes with `"` and `\` escaped. */
 export function restoreArg(a: string): string {
-  if (a !== "" && hasNoSpace(a) && !a.includes('"') && !a.includes("'") && !a.includes("\\")) return a;
-  let out = '"';
-  for (let i = 0; i < a.length; i++) out += a[i] === '"' || a[i] === "\\" ? "\\" + a[i] : a[i];
-  return out + '"';
+  const bare = a !== "" && hasNoSpace(a) && !a.includes('"') && !a.includes("'") && !a.includes("\\");
+  return bare ? a : quoted(a, `"\\`);
 }
 
 function restoreRule(verb: string, chain: string, args: string[]): string {

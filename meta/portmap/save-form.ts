@@ -135,7 +135,7 @@ function targetOption(family: 4 | 6, target: string, opt: string, value: string 
   if (value === undefined) return undefined;
   if (target === "MARK" && opt === "--set-xmark") {
     const [v, mask, extra] = value.split("/");
-    const ok = extra === undefined && v !== undefined && mask !== undefined && isHexLiteral(v) && isHexLiteral(mask);
+    const ok = extra === undefined && mask !== undefined && isHexLiteral(v!) && isHexLiteral(mask);
     return ok ? ["--set-xmark", `0x${Number(v).toString(16)}/0x${Number(mask).toString(16)}`] : undefined;
   }
   if (target === "DNAT" && opt === "--to-destination") {

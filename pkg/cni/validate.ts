@@ -1,7 +1,7 @@
 // pkg/cni/validate.ts: the env and name checks of upstream's skel and utils (SPEC-DIGEST §0.2), in its order.
 import { CniError, ERR_INVALID_ENVIRONMENT_VARIABLES, ERR_INVALID_NETWORK_CONFIG } from "./errors.ts";
 import type { CmdArgs } from "./types.ts";
-import { hasNoSpace, isAlnumCode } from "../text/ascii.ts";
+import { hasNoSpace, isAlnumCode, isNameCode } from "../text/ascii.ts";
 
 // These checks run on every call: character tests, not regexes (pkg/text/ascii.ts says why).
 
@@ -10,7 +10,7 @@ function isNameText(s: string): boolean {
   if (s === "") return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (!isAlnumCode(c) && (i === 0 || (c !== 0x5f && c !== 0x2e && c !== 0x2d))) return false;
+    if (i === 0 ? !isAlnumCode(c) : !isNameCode(c)) return false;
   }
   return true;
 }

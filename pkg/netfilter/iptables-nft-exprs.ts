@@ -8,7 +8,7 @@
 import { ipBytes, parseCIDR, parseIP } from "../ip/cidr.ts";
 import { concatBytes } from "../sys/fs.ts";
 import { splitRestoreArgs, type IpFamily } from "./iptables.ts";
-import { isAlnumCode, isDigits, isUintLiteral, splitHostPort } from "../text/ascii.ts";
+import { isDigits, isNameCode, isUintLiteral, splitHostPort } from "../text/ascii.ts";
 
 /** One expression: its name and its NFTA_EXPR_DATA attributes, in the order the kernel dumps them. */
 export interface NftExpr {
@@ -314,9 +314,6 @@ export function appendLine(line: string): [string, string[]] | undefined {
 /** `CNI-` and 1 to 24 of [A-Za-z0-9_.-]: the chains our plugins make (any other name may be an xtables target). */
 function isOurChainName(t: string): boolean {
   if (!t.startsWith("CNI-") || t.length < 5 || t.length > 28) return false;
-  for (let i = 4; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (!isAlnumCode(c) && c !== 0x5f && c !== 0x2e && c !== 0x2d) return false;
-  }
+  for (let i = 4; i < t.length; i++) if (!isNameCode(t.charCodeAt(i))) return false;
   return true;
 }

@@ -5,7 +5,7 @@
 // on recent kernels (SPEC-DIGEST §0.9).
 import { cstr, sys } from "../sys/libc.ts";
 import { fdId, fileId } from "../sys/file-id.ts";
-import { hasNoSpace } from "../text/ascii.ts";
+import { hasNoSpace, quoted } from "../text/ascii.ts";
 import { iptablesUsableInKernel } from "./nft-chains.ts";
 import { applyIptablesLinesInKernel } from "./nft-iptables-rules.ts";
 import { nftTableExists } from "./nft-netlink.ts";
@@ -284,13 +284,7 @@ export function saveQuote(s: string): string {
     const c = s.charCodeAt(i);
     bare = c === 0x2d || c === 0x5f || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
   }
-  if (bare) return s;
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    out += ch === '"' || ch === "\\" || ch === "'" ? "\\" + ch : ch;
-  }
-  return out + '"';
+  return bare ? s : quoted(s, `"\\'`);
 }
 
 /** Returns a restore/save line split into arguments the way iptables-restore does (add_param_to_argv). */

@@ -20,8 +20,8 @@ function u32le(b: Uint8Array, at: number): number {
 }
 
 /**
- * Returns "major:minor:inode-high:inode-low" of the file at path (links followed), or undefined when it cannot be stat'ed. Two
- * paths name the same file exactly when their ids are equal.
+ * Returns "major:minor:inode-high:inode-low" of the file at path (links followed), or undefined when it cannot be
+ * stat'ed. Two paths name the same file exactly when their ids are equal.
  */
 export function fileId(path: string): string | undefined {
   const buf = new Uint8Array(STATX_SIZE);

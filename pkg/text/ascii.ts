@@ -30,6 +30,18 @@ export function isAlnumCode(c: number): boolean {
   return isDigitCode(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
+/** [0-9A-Za-z_.-]: the characters of upstream's names (container IDs, networks) and of our iptables chains. */
+export function isNameCode(c: number): boolean {
+  return isAlnumCode(c) || c === 0x5f || c === 0x2e || c === 0x2d;
+}
+
+/** Returns s in double quotes, with a backslash before each character of `escaped` (iptables' quoting). */
+export function quoted(s: string, escaped: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) out += escaped.includes(s[i]!) ? "\\" + s[i] : s[i];
+  return out + '"';
+}
+
 /** Returns whether s is `0x` followed by at least one hex digit. */
 export function isHexLiteral(s: string): boolean {
   return s.startsWith("0x") && isHexDigits(s.slice(2));
