@@ -20,12 +20,12 @@ async function runAs(name: string, entry: Entry): Promise<number> {
     console.error(aboutText(name, entry.versions));
     return 0;
   }
-  // One after the other: a compiled executable's imports do not overlap, and Promise.all is one more builtin to compile.
-  const skel = await import("./pkg/cni/skel.ts");
   const mod = await entry.load();
-  const invoke = await import("./pkg/invoke/in-process.ts");
-  invoke.registerOwnPlugins(async (type) => (Object.hasOwn(PLUGINS, type) ? (await PLUGINS[type]!.load()).default : undefined));
-  return skel.runPlugin(mod.default, env);
+  // Compiled, the plugin's one chunk carries the skel and its in-process delegates (build.ts). From source, the
+  // skel is loaded beside it and every registered plugin may run in-process.
+  if (mod.run) return mod.run(env);
+  const { runProcess } = await import("./pkg/cni/process.ts");
+  return runProcess(mod.default, async (type) => (Object.hasOwn(PLUGINS, type) ? (await PLUGINS[type]!.load()).default : undefined), env);
 }
 
 async function main(name: string): Promise<number> {

@@ -1,10 +1,10 @@
 // ipam/dhcp/dhcp.ts: the dhcp IPAM plugin (SPEC-DIGEST §2.3). It holds no state of its own: ADD and CHECK ask the
 // daemon (`dhcp daemon`, daemon.ts) for the container's lease (DHCP.Allocate), DEL ends it (DHCP.Release), GC hands
 // the daemon the valid attachments, and STATUS answers 50 when the daemon's socket does not answer.
-import { resolve } from "node:path";
 import { CniError, ERR_PLUGIN_NOT_AVAILABLE } from "../../pkg/cni/errors.ts";
 import { parseResultAs } from "../../pkg/cni/result.ts";
 import { ALL_VERSIONS, type CmdArgs, type Plugin, type Result } from "../../pkg/cni/types.ts";
+import { absPath } from "../../pkg/sys/path.ts";
 import { loadConf, type DhcpConf } from "./config.ts";
 import { callDaemon, DialError, type CallArgs } from "./rpc.ts";
 
@@ -52,7 +52,7 @@ async function call(conf: DhcpConf, method: string, args: CmdArgs): Promise<any>
     command: args.command,
     containerID: args.containerId,
     // The daemon may run under another working directory (upstream makes the path absolute too).
-    netns: resolve(args.netns),
+    netns: absPath(args.netns),
     ifName: args.ifname,
     args: args.args,
     path: args.path,

@@ -68,8 +68,10 @@ export function ifbName(network: string, containerId: string): string {
   return formatHashWithPrefix(MAX_IFB_LENGTH, "bwp", network + containerId);
 }
 
-// Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space (no other spaces).
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+// Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space (no other spaces). Made on
+// first use: a Unicode-class regex built at load time costs every bridge and portmap call ~0.1 ms, for names that
+// are ASCII all but always.
+let printable: RegExp | undefined;
 
 /** Returns s double-quoted with Go's %q rules (strconv.Quote): `"` and `\` escaped, non-printable runes as \n, \x1b, \u00a0. */
 export function goQuote(s: string): string {
@@ -79,7 +81,7 @@ export function goQuote(s: string): string {
     if (ch === '"' || ch === "\\") { out += "\\" + ch; continue; }
     if (r >= 0x20 && r < 0x7f) { out += ch; continue; }
     if (r >= 0xd800 && r <= 0xdfff) { out += "\ufffd"; continue; } // a lone surrogate becomes U+FFFD in UTF-8, as Go decodes JSON
-    if (r >= 0x80 && PRINTABLE.test(ch)) { out += ch; continue; }
+    if (r >= 0x80 && (printable ??= /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u).test(ch)) { out += ch; continue; }
     const named = NAMED_ESCAPES[r];
     if (named) out += named;
     else if (r < 0x20 || r === 0x7f) out += "\\x" + r.toString(16).padStart(2, "0");

@@ -26,3 +26,8 @@ export function dirPath(p: string): string {
   const i = p.lastIndexOf("/");
   return cleanPath(p.slice(0, i + 1));
 }
+
+/** Returns p made absolute against the working directory, cleaned (Go's filepath.Abs). */
+export function absPath(p: string): string {
+  return cleanPath(p.startsWith("/") ? p : `${process.cwd()}/${p}`);
+}
