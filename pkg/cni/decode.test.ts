@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { array, bool, decodeRoot, int, map, parseJSON, str, struct, uint32, anyObject, float } from "./decode.ts";
+import { array, bool, decodeRoot, int, map, parseJSON, str, struct, uint32, anyObject, float, onlyShortIntegers, GoNumber } from "./decode.ts";
+import { Prng } from "../../test/support/prng.ts";
 import { loadNetConf, netConfFields } from "./conf.ts";
 
 const conf = struct("NetConf", {
@@ -60,4 +61,38 @@ test("loadNetConf reports decode errors with its prefix and parses prevResult", 
   const c = loadNetConf(enc({ cniVersion: "0.4.0", name: "n", prevResult: { ips: [{ version: "4", address: "10.0.0.2/24" }] } }), d);
   expect(c.prevResult).toEqual({ cniVersion: "0.4.0", ips: [{ address: "10.0.0.2/24" }] });
   expect(c.raw.name).toBe("n");
+});
+
+// Random JSON texts: numbers in many literal forms, strings holding digits, dots, exponents and escaped quotes.
+const NUMBERS = ["0", "-0", "7", "-12", "123456789012345", "-999999999999999", "1234567890123456", "9007199254740993", "1.5", "1.0", "-0.25", "1e3", "2E-2", "10e1"];
+const STRINGS = ["", "1.5", "10.0.0.1/24", "1e3", 'a"2.5', "\\", "1\\\"", "123456789012345678", "e.E"];
+function randomJSON(prng: Prng, depth: number, numbers: string[]): string {
+  const kind = prng.int(depth > 2 ? 3 : 5);
+  if (kind === 0) {
+    const n = prng.pick(NUMBERS);
+    numbers.push(n);
+    return n;
+  }
+  if (kind === 1) return JSON.stringify(prng.pick(STRINGS));
+  if (kind === 2) return prng.pick(["true", "false", "null"]);
+  const items = Array.from({ length: prng.int(4) }, () => randomJSON(prng, depth + 1, numbers));
+  return kind === 3 ? `[${items.join(", ")}]` : `{${items.map((v, i) => `"k${i}.5e": ${v}`).join(",")}}`;
+}
+
+test("onlyShortIntegers says yes exactly when every number literal is an integer of at most 15 digits", () => {
+  const prng = new Prng(5);
+  for (let i = 0; i < 5000; i++) {
+    const numbers: string[] = [];
+    const text = randomJSON(prng, 0, numbers);
+    const expected = numbers.every((n) => /^-?[0-9]{1,15}$/.test(n));
+    expect([text, onlyShortIntegers(text)]).toEqual([text, expected]);
+    // Either way parseJSON gives the same values: GoNumbers exactly where a literal is not a short integer.
+    const wrapped: string[] = [];
+    const walk = (v: unknown): void => {
+      if (v instanceof GoNumber) wrapped.push(v.source);
+      else if (v !== null && typeof v === "object") Object.values(v).forEach(walk);
+    };
+    walk(parseJSON(text));
+    expect(wrapped.sort()).toEqual(numbers.filter((n) => !(/^-?[0-9]+$/.test(n) && Number.isSafeInteger(Number(n)))).sort());
+  }
 });
