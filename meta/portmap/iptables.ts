@@ -9,7 +9,7 @@
 import { formatCIDR, formatIP, type IPNet } from "../../pkg/ip/cidr.ts";
 import { NetfilterBatchError } from "../../pkg/netfilter/exec.ts";
 import {
-  applyIptablesBatch, deleteLine, parseIptablesSave, readIptablesTable, ruleTarget, startIptablesBatch, type IpFamily,
+  applyIptablesBatch, deleteLine, parseIptablesSave, readIptablesTable, ruleTarget, type IpFamily,
   type IptablesTable,
 } from "../../pkg/netfilter/iptables.ts";
 import { chainInKernel } from "../../pkg/netfilter/nft-chains.ts";
@@ -277,22 +277,6 @@ export function applyWithRetry(family: IpFamily, build: (state: IptablesTable) =
   for (let attempt = 1; ; attempt++) {
     try {
       applyIptablesBatch(family, "nat", build(state));
-      return state;
-    } catch (e) {
-      state = stateToRetryWith(e, attempt, family, state);
-    }
-  }
-}
-
-/**
- * applyWithRetry with the first read and the first restore started before it returns, so a caller can start the
- * other family's (or other work) while this one commits; the promise settles once the batch is in.
- */
-export async function startWithRetry(family: IpFamily, build: (state: IptablesTable) => string[]): Promise<IptablesTable> {
-  let state = readIptablesTable(family, "nat");
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await startIptablesBatch(family, "nat", build(state));
       return state;
     } catch (e) {
       state = stateToRetryWith(e, attempt, family, state);

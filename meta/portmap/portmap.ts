@@ -25,13 +25,12 @@ import { applyNftBatch, isNftUsable, type NftTable } from "../../pkg/netfilter/n
 import { loadConf, type BackendProbe, type PortMapConf, type PortMapping } from "./config.ts";
 import { gc } from "./gc.ts";
 import {
-  applyWithRetry, chainsForAdd, kernelPlanState, startWithRetry, checkChain, dnatChainName, goList, oldSnatChainName, restoreArg, setupLines,
+  applyWithRetry, chainsForAdd, kernelPlanState, checkChain, dnatChainName, goList, oldSnatChainName, restoreArg, setupLines,
 } from "./iptables.ts";
 import {
   addBatch, checkRules, containerRules, deleteBatch, NFT_TABLE, nftFamily, readPortmapTables, type NftFamily,
 } from "./nftables.ts";
 import { removeRecord, writeRecord } from "./record.ts";
-import { awaitedLater } from "../../pkg/cni/awaited-later.ts";
 
 const PREFIX = "failed to parse config: "; // upstream text (ADD and DEL; CHECK reports parse errors bare)
 
@@ -152,7 +151,7 @@ async function del(args: CmdArgs): Promise<void> {
   flushUdpConntrack(conf.portMappings, [4, 6], (e) => `failed to delete stale UDP conntrack entries: ${e}`);
   // No prevResult needed: the chain and rule names come from the network and container ID alone.
   if (conf.backend === "iptables") {
-    await unforwardIptables(conf, args.containerId);
+    unforwardIptables(conf, args.containerId);
     handOffTeardownSocket(); // the teardown was the last step: do not wait at exit for the kernel's cleanup of it
   }
   else {
@@ -163,27 +162,22 @@ async function del(args: CmdArgs): Promise<void> {
 
 /**
  * Removes this container's DNAT chain (and the legacy SNAT one) and every jump to them, per usable family. Both
- * families' batches are started before either is waited for.
+ * families are tried; IPv4's error is the one reported when both fail, as upstream reports it.
  */
-async function unforwardIptables(conf: PortMapConf, containerId: string): Promise<void> {
+function unforwardIptables(conf: PortMapConf, containerId: string): void {
   const chains = [dnatChainName(conf.name, containerId), oldSnatChainName(conf.name, containerId)];
   const unusable: string[] = [];
-  const teardown = async (family: IpFamily) => {
+  const errors: Error[] = [];
+  for (const family of [4, 6] as IpFamily[]) {
     try {
-      if (teardownChainsInKernel(family, "nat", chains)) return; // iptables-nft: in-process, no tools
-      await startWithRetry(family, (state) => iptablesTeardownLines(state, chains));
+      if (teardownChainsInKernel(family, "nat", chains)) continue; // iptables-nft: in-process, no tools
+      applyWithRetry(family, (state) => iptablesTeardownLines(state, chains));
     } catch (e) {
-      if (e instanceof NetfilterUnavailableError) {
-        unusable.push(`(${family === 4 ? "iptables" : "ip6tables"}) ${e.message}`);
-        return;
-      }
-      throw new Error(`could not teardown ipv${family} dnat: ${(e as Error).message}`, { cause: e }); // upstream text
+      if (e instanceof NetfilterUnavailableError) unusable.push(`(${family === 4 ? "iptables" : "ip6tables"}) ${e.message}`);
+      else errors.push(new Error(`could not teardown ipv${family} dnat: ${(e as Error).message}`, { cause: e })); // upstream text
     }
-  };
-  const v4 = awaitedLater(teardown(4));
-  const v6 = awaitedLater(teardown(6));
-  await v4.finally(() => v6.catch(() => undefined)); // v4's error first, as upstream reports it, once both are done
-  await v6;
+  }
+  if (errors.length > 0) throw errors[0];
   if (unusable.length === 2) throw new Error(`neither iptables nor ip6tables is usable, ${unusable.join(", ")}`); // upstream text
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { array, bool, decodeRoot, int, map, parseJSON, str, struct, uint32, anyObject, float, onlyShortIntegers, GoNumber } from "./decode.ts";
+import { array, bool, decodeRoot, int, map, parseJSON, str, struct, uint32, anyObject, float, needsNoReviver, GoNumber } from "./decode.ts";
 import { Prng } from "../../test/support/prng.ts";
 import { loadNetConf, netConfFields } from "./conf.ts";
 
@@ -79,13 +79,13 @@ function randomJSON(prng: Prng, depth: number, numbers: string[]): string {
   return kind === 3 ? `[${items.join(", ")}]` : `{${items.map((v, i) => `"k${i}.5e": ${v}`).join(",")}}`;
 }
 
-test("onlyShortIntegers says yes exactly when every number literal is an integer of at most 15 digits", () => {
+test("needsNoReviver says yes exactly when every number literal is an integer of at most 15 digits (and nesting is shallow)", () => {
   const prng = new Prng(5);
   for (let i = 0; i < 5000; i++) {
     const numbers: string[] = [];
     const text = randomJSON(prng, 0, numbers);
     const expected = numbers.every((n) => /^-?[0-9]{1,15}$/.test(n));
-    expect([text, onlyShortIntegers(text)]).toEqual([text, expected]);
+    expect([text, needsNoReviver(text)]).toEqual([text, expected]);
     // Either way parseJSON gives the same values: GoNumbers exactly where a literal is not a short integer.
     const wrapped: string[] = [];
     const walk = (v: unknown): void => {
@@ -95,4 +95,9 @@ test("onlyShortIntegers says yes exactly when every number literal is an integer
     walk(parseJSON(text));
     expect(wrapped.sort()).toEqual(numbers.filter((n) => !(/^-?[0-9]+$/.test(n) && Number.isSafeInteger(Number(n)))).sort());
   }
+});
+
+test("needsNoReviver says no past Go's nesting limit, so conf.ts can give Go's error", () => {
+  const nested = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+  expect([needsNoReviver(nested(10000)), needsNoReviver(nested(10001)), needsNoReviver(`["${"[".repeat(20000)}"]`)]).toEqual([true, false, true]);
 });

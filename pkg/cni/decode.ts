@@ -13,7 +13,7 @@ export class GoNumber {
 export function parseJSON(text: string): unknown {
   // A reviver makes JSON.parse call back into JavaScript for every value (~0.1 ms for a chained plugin's config);
   // a config whose numbers are all short integers has nothing for it to wrap.
-  if (onlyShortIntegers(text)) return JSON.parse(text);
+  if (needsNoReviver(text)) return JSON.parse(text);
   return JSON.parse(text, (_key, value, ctx?: { source?: string }) => {
     if (typeof value !== "number" || ctx?.source === undefined) return value;
     if (isIntegerLiteral(ctx.source) && Number.isSafeInteger(value)) return value;
@@ -22,24 +22,30 @@ export function parseJSON(text: string): unknown {
 }
 
 /**
- * Returns whether every number literal in JSON text is an integer of at most 15 digits (so a safe integer, which
- * parseJSON keeps as a plain number). Strings are skipped; outside them a ".", an exponent after a digit, or a longer
- * run of digits says no. Text that is not JSON may say yes: JSON.parse then throws the same error either way.
+ * Returns whether JSON text can be parsed without parseJSON's reviver: every number literal is an integer of at most
+ * 15 digits (so a safe integer, kept as a plain number), and nothing nests deeper than Go's limit (the reviver's
+ * recursion cannot follow that deep, and conf.ts turns its RangeError into Go's error). Strings are skipped; outside
+ * them a ".", an exponent after a digit, or a longer run of digits says no. Text that is not JSON may say yes:
+ * JSON.parse then throws the same error either way.
  */
-export function onlyShortIntegers(text: string): boolean {
+export function needsNoReviver(text: string): boolean {
   let digits = 0;
+  let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       for (i++; i < text.length && text.charCodeAt(i) !== QUOTE; i++) if (text.charCodeAt(i) === BACKSLASH) i++;
       digits = 0;
-    } else if (isDigitCode(c)) {
-      if (++digits > 15) return false;
-    } else if (c === DOT || (digits > 0 && (c === LOWER_E || c === UPPER_E))) {
-      return false;
-    } else {
-      digits = 0;
+      continue;
     }
+    if (isDigitCode(c)) {
+      if (++digits > 15) return false;
+      continue;
+    }
+    if (c === DOT || (digits > 0 && (c === LOWER_E || c === UPPER_E))) return false;
+    if ((c === OPEN_BRACKET || c === OPEN_BRACE) && ++depth > GO_MAX_DEPTH) return false;
+    if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
+    digits = 0;
   }
   return true;
 }
@@ -49,6 +55,12 @@ const BACKSLASH = 0x5c;
 const DOT = 0x2e;
 const LOWER_E = 0x65;
 const UPPER_E = 0x45;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+// encoding/json's nesting limit.
+const GO_MAX_DEPTH = 10000;
 
 /** Returns whether a JSON number literal is `-?[0-9]+`. */
 function isIntegerLiteral(s: string): boolean {

@@ -50,8 +50,8 @@ function delFoundLink(ifname: string, index: number): void {
  * (DEL may come after the container is gone, or twice). Call it from the host thread; it enters and leaves.
  *
  * With `beforeDelete`, the addresses are handed to it on the host thread once the link is found and before it is
- * deleted: deleting a veth waits on the kernel (an RCU barrier, 15-25 ms), and the caller can start its netfilter
- * teardown, which waits on the kernel too, to overlap the two. It is not called when there is no link.
+ * deleted, for the netfilter teardown they identify (pkg/netfilter/ipmasq-del.ts): its commit then settles while
+ * the veth delete waits on the kernel (an RCU barrier, 15-25 ms). It is not called when there is no link.
  */
 export function delContainerLink(netns: string, ifname: string, beforeDelete?: (addrs: IPNet[]) => void): IPNet[] {
   if (netns === "") return [];

@@ -54,31 +54,14 @@ export function noteNetfilterChange(): void {
 
 /** Returns the outcome of running a tool with optional stdin. Throws NetfilterUnavailableError when it cannot be found or started. */
 export function runTool(name: string, args: string[], stdin?: string): ToolRun {
-  const p = spawnTool(name, args, stdin, (argv, opts) => Bun.spawnSync(argv, opts));
-  return { exitCode: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
-}
-
-/**
- * Starts a tool with optional stdin and returns its outcome once it exits, so the caller can do other slow work (a
- * link delete waiting on the kernel) meanwhile. The child starts from the calling thread, in its netns, now.
- * Throws NetfilterUnavailableError (synchronously) when it cannot be found or started.
- */
-export function startTool(name: string, args: string[], stdin?: string): Promise<ToolRun> {
-  const child = spawnTool(name, args, stdin, (argv, opts) => Bun.spawn(argv, opts));
-  return Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
-    .then(([exitCode, stdout, stderr]) => ({ exitCode, stdout, stderr }));
-}
-
-type SpawnOptions = { stdin: "ignore" | Uint8Array; stdout: "pipe"; stderr: "pipe" };
-
-// Finds the tool and starts it with `spawn` (Bun's sync or async one), stdout and stderr piped.
-function spawnTool<T>(name: string, args: string[], stdin: string | undefined, spawn: (argv: string[], opts: SpawnOptions) => T): T {
   const path = toolPath(name);
+  let p;
   try {
-    return spawn([path, ...args], { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+    p = Bun.spawnSync([path, ...args], { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
   } catch (e) {
     throw new NetfilterUnavailableError(name, `failed to run ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
   }
+  return { exitCode: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
 }
 
 /** A batch the tool rejected; nothing of it applied. `batch` is the text that was sent. */

@@ -1,12 +1,11 @@
 // pkg/netfilter/ipmasq.ts: IP masquerade for bridge and ptp (`ipMasq`, `ipMasqBackend`), SPEC-DIGEST §0.9. Two
 // backends with upstream's names, rules and comments, so a DEL by the Go plugins cleans what we made and the other way
 // round. Each call reads the state once and writes one batch per family (iptables) or one transaction (nftables).
-import { awaitedLater } from "../cni/awaited-later.ts";
 import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../cni/errors.ts";
 import { formatIP, networkOf, type IPNet } from "../ip/cidr.ts";
 import { NetfilterUnavailableError } from "./exec.ts";
 import {
-  applyIptablesBatch, deleteLine, isIptablesUsable, readIptablesTable, ruleTarget, saveQuote, startIptablesBatch,
+  applyIptablesBatch, deleteLine, isIptablesUsable, readIptablesTable, ruleTarget, saveQuote,
   type IpFamily, type IptablesTable,
 } from "./iptables.ts";
 import { chainInKernel, teardownChainsInKernel } from "./nft-chains.ts";
@@ -94,26 +93,6 @@ function planIptablesSetup(a: MasqAttachment, family: IpFamily): string[] {
  */
 export function teardownIPMasq(a: MasqAttachment): void {
   const errors: Error[] = [];
-  planTeardown(a, errors, (family, lines) => applyIptablesBatch(family, "nat", lines));
-  throwCollected(errors);
-}
-
-/**
- * teardownIPMasq with the iptables-restore runs started and not yet waited for when it returns: the caller does its
- * other slow work (deleting the container's veth) while the tools commit, then awaits. State is read now, so call it
- * from the host netns, and only after whatever it must see (the container's addresses) is known.
- */
-export function startTeardownIPMasq(a: MasqAttachment): Promise<void> {
-  const errors: Error[] = [];
-  const running: Promise<void>[] = [];
-  planTeardown(a, errors, (family, lines) => {
-    running.push(startIptablesBatch(family, "nat", lines).catch((e) => collect(errors, () => { throw e; })));
-  });
-  return awaitedLater(Promise.all(running).then(() => throwCollected(errors)));
-}
-
-// Reads each family's nat table and hands its teardown lines to `apply`; the nftables rules go at once (in-process).
-function planTeardown(a: MasqAttachment, errors: Error[], apply: (family: IpFamily, lines: string[]) => void): void {
   const chain = chainName(a.network, a.containerId);
   // With addresses, only their families can hold rules (upstream looks nowhere else); without, look in both.
   const families = a.ips.length > 0 ? familiesOf(a.ips) : ([4, 6] as IpFamily[]);
@@ -123,9 +102,10 @@ function planTeardown(a: MasqAttachment, errors: Error[], apply: (family: IpFami
   for (const family of families) {
     collect(errors, () => {
       if (teardownChainsInKernel(family, "nat", [chain])) return; // iptables-nft: in-process, no tools
-      apply(family, iptablesTeardownLines(readIptablesTable(family, "nat"), [chain]));
+      applyIptablesBatch(family, "nat", iptablesTeardownLines(readIptablesTable(family, "nat"), [chain]));
     });
   }
+  throwCollected(errors);
 }
 
 /**

@@ -9,7 +9,7 @@ import { hasNoSpace, quoted } from "../text/ascii.ts";
 import { iptablesUsableInKernel } from "./nft-chains.ts";
 import { applyIptablesLinesInKernel } from "./nft-iptables-rules.ts";
 import { nftTableExists } from "./nft-netlink.ts";
-import { NetfilterBatchError, NetfilterUnavailableError, netfilterChanges, runTool, startTool, type ToolRun } from "./exec.ts";
+import { NetfilterBatchError, NetfilterUnavailableError, netfilterChanges, runTool, type ToolRun } from "./exec.ts";
 
 export type IpFamily = 4 | 6;
 
@@ -140,17 +140,6 @@ export function applyIptablesBatch(family: IpFamily, table: string, lines: strin
   if (lines.length === 0 || applyIptablesLinesInKernel(family, table, lines)) return;
   const batch = iptablesRestoreText(table, lines);
   checkRestore(family, table, batch, runTool(restoreTool(family), RESTORE_ARGS, batch));
-}
-
-/**
- * applyIptablesBatch, with the restore started now and awaited by the caller, who may do other slow work while the
- * tool commits (a commit that deletes rules makes iptables-restore wait an RCU grace period before it exits).
- */
-export async function startIptablesBatch(family: IpFamily, table: string, lines: string[]): Promise<void> {
-  if (lines.length === 0 || applyIptablesLinesInKernel(family, table, lines)) return;
-  const batch = iptablesRestoreText(table, lines);
-  const run = startTool(restoreTool(family), RESTORE_ARGS, batch);
-  checkRestore(family, table, batch, await run);
 }
 
 // --noflush keeps every rule the batch does not mention; -w waits for the xtables lock, as go-iptables' --wait does.

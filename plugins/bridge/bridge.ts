@@ -6,8 +6,7 @@
 import { isDnsSet } from "../../pkg/cni/dns.ts";
 import { ALL_VERSIONS, type CmdArgs, type Plugin, type Result } from "../../pkg/cni/types.ts";
 import { Undo } from "../../pkg/cni/undo.ts";
-import { formatCIDR, parseCIDR, type IPNet } from "../../pkg/ip/cidr.ts";
-import { delContainerLink } from "../../pkg/ip/container-link.ts";
+import { formatCIDR, parseCIDR } from "../../pkg/ip/cidr.ts";
 import { enableForward } from "../../pkg/ip/forward.ts";
 import { delLink, getLinkByName, setLinkUp, type Link } from "../../pkg/ip/link.ts";
 import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
@@ -15,7 +14,8 @@ import { writeSysctl } from "../../pkg/ip/sysctl.ts";
 import { setupVeth } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
-import { configuredMasqBackend, setupIPMasq, startTeardownIPMasq, teardownIPMasq, type MasqBackend } from "../../pkg/netfilter/ipmasq.ts";
+import { configuredMasqBackend, setupIPMasq, teardownIPMasq, type MasqBackend } from "../../pkg/netfilter/ipmasq.ts";
+import { delLinkAndMasq } from "../../pkg/netfilter/ipmasq-del.ts";
 import { checkIPMasqAvailable, gcIPMasqOfConf, runAllSteps } from "../../pkg/netfilter/ipmasq-gc-status.ts";
 import { setupSpoofCheck, spoofCheckId, teardownSpoofCheck } from "../../pkg/netfilter/mac-spoofchk.ts";
 import { openContainerNetns, openNetns, withNetns, type NetNS } from "../../pkg/ns/netns.ts";
@@ -186,33 +186,20 @@ async function addLayer3(args: CmdArgs, conf: BridgeConf, result: Result, ctx: L
 
 async function del(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin, args.args);
-  const ipamDel = () => (conf.isLayer3 ? ipamRun("DEL", conf, args.stdin) : undefined);
-  // The link's addresses tell which masquerade rules are ours. When the netns or the link is already gone (or
-  // CNI_NETNS is empty) upstream stops after IPAM DEL and leaks the spoof check and the masquerade; we carry on with
-  // prevResult's addresses, and failing those the chain name alone. Deleting the container end takes the host end
-  // and the bridge port with it. The masquerade teardown starts before that delete, so the two kernel waits overlap.
-  const masqOn = conf.isLayer3 && conf.ipMasq;
-  let masq: Promise<void> | undefined;
-  const startMasq = (addrs: IPNet[]) => {
-    const ips = addrs.length > 0 ? addrs : (conf.prevResult?.ips ?? []).map((i) => parseCIDR(i.address)!);
-    masq = startTeardownIPMasq({ network: conf.name, ifname: args.ifname, containerId: args.containerId, ips });
-  };
-  try {
-    delContainerLink(args.netns, args.ifname, masqOn ? startMasq : undefined);
-    if (masqOn && !masq) startMasq([]);
-    await ipamDel();
-    if (conf.macspoofchk) {
-      try {
-        teardownSpoofCheck(spoofCheckId(args.containerId, args.ifname));
-      } catch (e) {
-        console.error(msg(e)); // upstream only logs it
-      }
+  // When the netns or the link is already gone (or CNI_NETNS is empty) upstream stops after IPAM DEL and leaks the
+  // spoof check and the masquerade; we carry on (ipmasq-del.ts). Deleting the container end takes the host end and
+  // the bridge port with it. A failure of any other step is reported before the masquerade's.
+  const masq = conf.isLayer3 && conf.ipMasq ? { network: conf.name, ifname: args.ifname, containerId: args.containerId } : undefined;
+  const masqError = delLinkAndMasq(args.netns, args.ifname, masq, conf.prevResult);
+  if (conf.isLayer3) await ipamRun("DEL", conf, args.stdin);
+  if (conf.macspoofchk) {
+    try {
+      teardownSpoofCheck(spoofCheckId(args.containerId, args.ifname));
+    } catch (e) {
+      console.error(msg(e)); // upstream only logs it
     }
-  } catch (e) {
-    await masq?.catch(() => undefined); // the started tools finish first; the earlier failure is the one reported
-    throw e;
   }
-  await masq;
+  if (masqError) throw masqError;
 }
 
 async function check(args: CmdArgs): Promise<void> {

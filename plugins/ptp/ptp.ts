@@ -13,13 +13,13 @@ import { networkOf, parseCIDR, parseIP, type IPNet } from "../../pkg/ip/cidr.ts"
 import { addAddr } from "../../pkg/ip/address.ts";
 import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/ip/check.ts";
 import { enableForward } from "../../pkg/ip/forward.ts";
-import { delContainerLink } from "../../pkg/ip/container-link.ts";
 import { delLink, getLinkByName, type Link } from "../../pkg/ip/link.ts";
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../pkg/ip/nl/consts.ts";
 import { hasErrno, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { addRoute, delRoute } from "../../pkg/ip/route.ts";
 import { setupVeth } from "../../pkg/ip/veth.ts";
-import { configuredMasqBackend, setupIPMasq, startTeardownIPMasq, teardownIPMasq } from "../../pkg/netfilter/ipmasq.ts";
+import { configuredMasqBackend, setupIPMasq, teardownIPMasq } from "../../pkg/netfilter/ipmasq.ts";
+import { delLinkAndMasq } from "../../pkg/netfilter/ipmasq-del.ts";
 import { checkIPMasqAvailable, gcIPMasqOfConf, runAllSteps } from "../../pkg/netfilter/ipmasq-gc-status.ts";
 import { openContainerNetns, openNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { EEXIST } from "../../pkg/sys/libc.ts";
@@ -142,22 +142,10 @@ function setupHostVeth(sock: NetlinkSocket, veth: Link, ips: IPConfig[]): void {
 async function del(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdin);
   await ipamRun("DEL", conf, args.stdin);
-  // The link's addresses tell which masquerade rules are ours; when the netns or link is already gone, fall back to
-  // prevResult, and failing that the chain name alone (upstream leaks the chain in those cases).
-  // The masquerade teardown starts before the link delete, so the two kernel waits overlap (pkg/ip/container-link.ts).
-  let masq: Promise<void> | undefined;
-  const startMasq = (addrs: IPNet[]) => {
-    const ips = addrs.length > 0 ? addrs : (conf.prevResult?.ips ?? []).map((i) => parseCIDR(i.address)!);
-    masq = startTeardownIPMasq({ network: conf.name, ifname: args.ifname, containerId: args.containerId, ips });
-  };
-  try {
-    delContainerLink(args.netns, args.ifname, conf.ipMasq ? startMasq : undefined);
-    if (conf.ipMasq && !masq) startMasq([]);
-  } catch (e) {
-    await masq?.catch(() => undefined); // the started tools finish first; the earlier failure is the one reported
-    throw e;
-  }
-  await masq;
+  // With the netns or the link already gone, the masquerade rules are still found (ipmasq-del.ts; upstream leaks them).
+  const masq = conf.ipMasq ? { network: conf.name, ifname: args.ifname, containerId: args.containerId } : undefined;
+  const masqError = delLinkAndMasq(args.netns, args.ifname, masq, conf.prevResult);
+  if (masqError) throw masqError;
 }
 
 async function check(args: CmdArgs): Promise<void> {
