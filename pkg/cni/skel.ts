@@ -12,7 +12,7 @@ import { formatResult, resultObject } from "./result.ts";
 import type { CmdArgs, Plugin, Result } from "./types.ts";
 import { readEnv, validateNetworkName } from "./validate.ts";
 import { fileId } from "../sys/file-id.ts";
-import { concatBytes } from "../sys/fs.ts";
+import { concatBytes, readToEnd } from "../sys/fs.ts";
 import { EINTR, errno, sys } from "../sys/libc.ts";
 import { versionAtLeast } from "./version.ts";
 
@@ -143,20 +143,17 @@ export async function execute(plugin: Plugin, args: CmdArgs): Promise<Result | u
  */
 async function readStdin(): Promise<Uint8Array> {
   const libc = sys();
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const buf = new Uint8Array(65536);
-    const n = Number(libc.read(0, buf, buf.length));
-    if (n > 0) {
-      chunks.push(buf.subarray(0, n));
-      continue;
+  let refused = false;
+  const read = readToEnd((into) => {
+    for (;;) {
+      const n = Number(libc.read(0, into, into.length));
+      if (n >= 0) return n;
+      if (errno() === EINTR) continue;
+      refused = true; // EAGAIN, EBADF, …: what is left is read Bun's way
+      return 0;
     }
-    if (n === 0) break;
-    if (errno() === EINTR) continue;
-    chunks.push(new Uint8Array(await Bun.stdin.arrayBuffer())); // EAGAIN, EBADF, …: what is left, Bun's way
-    break;
-  }
-  return concatBytes(chunks);
+  });
+  return refused ? concatBytes([read, new Uint8Array(await Bun.stdin.arrayBuffer())]) : read;
 }
 
 /** Writes text to stdout without touching process.stdout (BUN-NOTES §11: that alone costs ~17 ms). */

@@ -11,7 +11,7 @@ import { FfiNetlinkTransport, isNotFound, NetlinkSocket } from "../ip/nl/socket.
 import { NlWriter } from "../ip/nl/writer.ts";
 import { readSysctl } from "../ip/sysctl.ts";
 import { fileId } from "../sys/file-id.ts";
-import { cstr, EINTR, errno, sys } from "../sys/libc.ts";
+import { readFileSync } from "../sys/fs.ts";
 import { isDigitCode } from "../text/ascii.ts";
 
 export const NETLINK_NETFILTER = 12;
@@ -226,28 +226,12 @@ function dport(line: string): string | undefined {
 }
 
 function readProcFile(path: string): string | undefined {
-  const libc = sys();
-  const fd = libc.open(cstr(path), O_RDONLY_CLOEXEC, 0);
-  if (fd < 0) return undefined;
   try {
-    const chunks: Uint8Array[] = [];
-    for (;;) {
-      const buf = new Uint8Array(65536);
-      const n = Number(libc.read(fd, buf, buf.length));
-      if (n < 0) {
-        if (errno() === EINTR) continue;
-        return undefined;
-      }
-      if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
-    }
-    return chunks.map((c) => new TextDecoder().decode(c)).join("");
-  } finally {
-    libc.close(fd);
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
   }
 }
-
-const O_RDONLY_CLOEXEC = 0o2000000;
 
 /** Returns every entry of one family's conntrack table in the socket's netns; throws NetlinkError. */
 export function listConntrack(sock: NetlinkSocket, family: 4 | 6): CtEntry[] {

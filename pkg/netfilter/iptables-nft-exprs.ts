@@ -6,6 +6,7 @@
 // byte): the address and protocol part first (protocol, source, destination), then the matches in command-line
 // order, a counter, and the target. A shape not listed here yields undefined, and the caller uses the tools.
 import { ipBytes, parseCIDR, parseIP } from "../ip/cidr.ts";
+import { setU16be, setU16le, setU32be, setU32le } from "../sys/bytes.ts";
 import { concatBytes } from "../sys/fs.ts";
 import { splitRestoreArgs, type IpFamily } from "./iptables.ts";
 import { isDigits, isNameCode, isUintLiteral, splitHostPort } from "../text/ascii.ts";
@@ -45,22 +46,21 @@ const encoder = new TextEncoder();
 /** Returns one netlink attribute (header, payload, padding to 4 bytes): the bytes of a nested value. */
 export function nlAttr(type: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array((4 + payload.length + 3) & ~3);
-  const v = new DataView(out.buffer);
-  v.setUint16(0, 4 + payload.length, true);
-  v.setUint16(2, type, true);
+  setU16le(out, 0, 4 + payload.length);
+  setU16le(out, 2, type);
   out.set(payload, 4);
   return out;
 }
 
 function be32(n: number): Uint8Array {
   const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, false);
+  setU32be(b, 0, n);
   return b;
 }
 
 function le32(n: number): Uint8Array {
   const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, true);
+  setU32le(b, 0, n);
   return b;
 }
 
@@ -117,7 +117,7 @@ function addressMatch(family: IpFamily, dst: boolean, cidr: string, invert: bool
 
 function portBytes(port: number): Uint8Array {
   const b = new Uint8Array(2);
-  new DataView(b.buffer).setUint16(0, port, false);
+  setU16be(b, 0, port);
   return b;
 }
 

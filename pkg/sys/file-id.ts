@@ -1,6 +1,7 @@
 // pkg/sys/file-id.ts: which file a path or fd names (device and inode), through libc's statx, so hot paths can
 // compare files (is CNI_NETNS our own netns? is this the same netns as before?) without importing node:fs, which
 // costs ~1.5-2.5 ms at startup (BUN-NOTES §11).
+import { getU32le } from "./bytes.ts";
 import { cstr, sys } from "./libc.ts";
 
 const AT_FDCWD = -100;
@@ -12,11 +13,7 @@ const STATX_SIZE = 256;
 function idOf(rc: number, buf: Uint8Array): string | undefined {
   if (rc < 0) return undefined;
   // The inode's two 32-bit halves, not a BigInt: the id is only ever compared, and this runs on every call.
-  return `${u32le(buf, 136)}:${u32le(buf, 140)}:${u32le(buf, 36)}:${u32le(buf, 32)}`;
-}
-
-function u32le(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+  return `${getU32le(buf, 136)}:${getU32le(buf, 140)}:${getU32le(buf, 36)}:${getU32le(buf, 32)}`;
 }
 
 /**

@@ -101,3 +101,27 @@ test("stat and lstat: type, size, identity; readdir names and types as node's", 
   expect(typed.sort()).toEqual(theirs.sort());
   expect(files.readdirSync(`${d}/sub`)).toEqual([]);
 });
+
+test("files of every size around the read buffer's doublings read back whole", () => {
+  const d = tempDir();
+  for (const size of [0, 1, 4095, 4096, 4097, 8192, 8193, 70000, 300001]) {
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 131 + (i >> 8)) & 0xff;
+    node.writeFileSync(`${d}/f`, data);
+    expect([size, Buffer.compare(files.readFileSync(`${d}/f`), data)]).toEqual([size, 0]);
+  }
+});
+
+test("readToEnd keeps every chunk a reader gives, however it splits them", () => {
+  const text = "x".repeat(10000);
+  for (const step of [1, 7, 4096, 5000, 20000]) {
+    let at = 0;
+    const got = files.readToEnd((into) => {
+      const n = Math.min(step, into.length, text.length - at);
+      for (let i = 0; i < n; i++) into[i] = text.charCodeAt(at + i);
+      at += n;
+      return n;
+    }, 16);
+    expect([step, new TextDecoder().decode(got)]).toEqual([step, text]);
+  }
+});

@@ -80,14 +80,27 @@ export function fsyncSync(fd: number): void {
 }
 
 function readAll(fd: number, path: string): Uint8Array {
-  const chunks: Uint8Array[] = [];
+  return readToEnd((into) => retry(() => sys().read(fd, into, into.length), "read", path));
+}
+
+/**
+ * Returns everything `read` gives until it returns 0 (end of file), read into one buffer that doubles when full:
+ * the final read that finds the end costs no buffer of its own. `read` fills the start of `into` and returns how
+ * many bytes it put there; it handles (or throws) its own errors.
+ */
+export function readToEnd(read: (into: Uint8Array) => number, first = 4096): Uint8Array {
+  let buf = new Uint8Array(first);
+  let len = 0;
   for (;;) {
-    const buf = new Uint8Array(chunks.length === 0 ? 4096 : 65536);
-    const n = retry(() => sys().read(fd, buf, buf.length), "read", path);
-    if (n === 0) break;
-    chunks.push(buf.subarray(0, n));
+    if (len === buf.length) {
+      const grown = new Uint8Array(buf.length * 2);
+      grown.set(buf);
+      buf = grown;
+    }
+    const n = read(buf.subarray(len));
+    if (n === 0) return buf.subarray(0, len);
+    len += n;
   }
-  return concatBytes(chunks);
 }
 
 /** Returns the chunks as one array (the one chunk itself when there is only one). */

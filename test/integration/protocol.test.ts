@@ -80,3 +80,12 @@ describe("GC and STATUS", () => {
     }
   });
 });
+
+describe("stdin", () => {
+  test("a config much bigger than the first read buffer is read whole", () => {
+    // 200 KB of padding in an ignored field: the plugin must read past every doubling of its stdin buffer.
+    const big = conf({ padding: "p".repeat(200_000), cniVersion: "9.9.9" });
+    const r = runPlugin("loopback", { env: full, stdin: big });
+    expect([r.exitCode, r.json?.code, r.json?.msg]).toEqual([1, 1, "incompatible CNI versions"]);
+  });
+});

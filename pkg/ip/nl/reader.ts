@@ -1,5 +1,6 @@
 // pkg/ip/nl/reader.ts: walks netlink replies: messages, attribute tables, fixed headers and struct nlmsgerr.
 // Pure code (no FFI). Malformed input throws NetlinkParseError naming what was wrong and the sizes involved.
+import { getU16le, getU32le } from "../../sys/bytes.ts";
 import {
   IFADDRMSG_LEN, IFINFOMSG_LEN, NLA_HDRLEN, NLA_TYPE_MASK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLMSG_HDRLEN,
   NLMSGERR_ATTR_MISS_NEST, NLMSGERR_ATTR_MISS_TYPE, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, RTMSG_LEN,
@@ -30,22 +31,21 @@ function viewOf(b: Uint8Array): DataView {
 
 /** Returns the messages in a received buffer, each 4-byte aligned after the previous; throws on a bad nlmsg_len. */
 export function parseMessages(buf: Uint8Array): NlMessage[] {
-  const v = viewOf(buf);
   const out: NlMessage[] = [];
   let o = 0;
   while (o < buf.length) {
     const left = buf.length - o;
     if (left < NLMSG_HDRLEN) throw new NetlinkParseError(`truncated message header at offset ${o}: ${left} bytes left, want ${NLMSG_HDRLEN}`);
-    const len = v.getUint32(o, true);
+    const len = getU32le(buf, o);
     if (len < NLMSG_HDRLEN || len > left) {
       throw new NetlinkParseError(`bad message at offset ${o}: nlmsg_len ${len}, ${left} bytes left`);
     }
     out.push({
       len,
-      type: v.getUint16(o + 4, true),
-      flags: v.getUint16(o + 6, true),
-      seq: v.getUint32(o + 8, true),
-      pid: v.getUint32(o + 12, true),
+      type: getU16le(buf, o + 4),
+      flags: getU16le(buf, o + 6),
+      seq: getU32le(buf, o + 8),
+      pid: getU32le(buf, o + 12),
       payload: buf.subarray(o + NLMSG_HDRLEN, o + len),
     });
     o += align4(len);
@@ -58,14 +58,13 @@ export function parseMessages(buf: Uint8Array): NlMessage[] {
  * NLA_F_NET_BYTEORDER stripped from the types; throws on an attribute that runs past the end.
  */
 export function parseAttrList(buf: Uint8Array, offset = 0): Array<[number, Uint8Array]> {
-  const v = viewOf(buf);
   const out: Array<[number, Uint8Array]> = [];
   let o = offset;
   while (o < buf.length) {
     const left = buf.length - o;
     if (left < NLA_HDRLEN) throw new NetlinkParseError(`truncated attribute header at offset ${o}: ${left} bytes left, want ${NLA_HDRLEN}`);
-    const len = v.getUint16(o, true);
-    const type = v.getUint16(o + 2, true) & NLA_TYPE_MASK;
+    const len = getU16le(buf, o);
+    const type = getU16le(buf, o + 2) & NLA_TYPE_MASK;
     if (len < NLA_HDRLEN || len > left) {
       throw new NetlinkParseError(`truncated attribute ${type} at offset ${o}: nla_len ${len}, ${left} bytes left`);
     }
@@ -83,40 +82,40 @@ export function parseAttrs(buf: Uint8Array, offset = 0): Map<number, Uint8Array>
   return out;
 }
 
-function need(v: Uint8Array | undefined, name: string, size: number): DataView {
+function need(v: Uint8Array | undefined, name: string, size: number): Uint8Array {
   if (v === undefined) throw new NetlinkParseError(`${name}: missing`);
   if (v.length !== size) throw new NetlinkParseError(`${name}: ${v.length} bytes, want ${size}`);
-  return viewOf(v);
+  return v;
 }
 
 /** Returns the u8 value of an attribute; throws NetlinkParseError when it is missing or not 1 byte. */
 export function readU8(v: Uint8Array | undefined, name: string): number {
-  return need(v, name, 1).getUint8(0);
+  return need(v, name, 1)[0]!;
 }
 
 /** Returns the u16 (host order) value of an attribute; throws when it is missing or not 2 bytes. */
 export function readU16(v: Uint8Array | undefined, name: string): number {
-  return need(v, name, 2).getUint16(0, true);
+  return getU16le(need(v, name, 2), 0);
 }
 
 /** Returns the u32 (host order) value of an attribute; throws when it is missing or not 4 bytes. */
 export function readU32(v: Uint8Array | undefined, name: string): number {
-  return need(v, name, 4).getUint32(0, true);
+  return getU32le(need(v, name, 4), 0);
 }
 
 /** Returns the i32 (host order) value of an attribute; throws when it is missing or not 4 bytes. */
 export function readI32(v: Uint8Array | undefined, name: string): number {
-  return need(v, name, 4).getInt32(0, true);
+  return getU32le(need(v, name, 4), 0) | 0;
 }
 
 /** Returns the u32 network-order value of an attribute; throws when it is missing or not 4 bytes. */
 export function readU32be(v: Uint8Array | undefined, name: string): number {
-  return need(v, name, 4).getUint32(0, false);
+  return viewOf(need(v, name, 4)).getUint32(0, false);
 }
 
 /** Returns the u64 (host order) value of an attribute; throws when it is missing or not 8 bytes. */
 export function readU64(v: Uint8Array | undefined, name: string): bigint {
-  return need(v, name, 8).getBigUint64(0, true);
+  return viewOf(need(v, name, 8)).getBigUint64(0, true);
 }
 
 const decoder = new TextDecoder();
@@ -228,7 +227,7 @@ export function parseError(msg: NlMessage): NlErr {
 export function parseDone(msg: NlMessage): NlErr {
   // Old kernels may send a DONE with an empty payload; that is a clean end.
   if (msg.payload.length < 4) return { error: 0 };
-  const out: NlErr = { error: viewOf(msg.payload).getInt32(0, true) };
+  const out: NlErr = { error: getU32le(msg.payload, 0) | 0 };
   if (msg.flags & NLM_F_ACK_TLVS) {
     const extAck = parseExtAck(msg.payload, 4);
     if (extAck) out.extAck = extAck;

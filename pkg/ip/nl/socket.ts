@@ -1,6 +1,7 @@
 // pkg/ip/nl/socket.ts: an rtnetlink socket through bun:ffi: send a request, wait for its ACK, reply or dump.
 // A socket belongs to the netns it was opened in, whichever thread uses it later (BUN-NOTES §1), so open one
 // per netns up front (openRouteSocket) and use it from anywhere, without staying switched.
+import { getU16le, getU32le } from "../../sys/bytes.ts";
 import { withNetns, type NetNS } from "../../ns/netns.ts";
 import { describeErrno, EINTR, ENODEV, ENOENT, errno, ESRCH, sys, SyscallError } from "../../sys/libc.ts";
 import {
@@ -35,11 +36,11 @@ const SOCKADDR_NL_LEN = 12;
 const EPROTO = 71;
 
 function seqOf(msg: Uint8Array): number {
-  return new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getUint32(8, true);
+  return getU32le(msg, 8);
 }
 
 function opOf(msg: Uint8Array): string {
-  const type = new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getUint16(4, true);
+  const type = getU16le(msg, 4);
   return RTM_NAMES[type] ?? `netlink message type ${type}`;
 }
 
@@ -112,7 +113,7 @@ export class FfiNetlinkTransport implements NetlinkTransport {
       const n = this.recvfrom(0);
       if (n < 0) continue;
       // Only the kernel (nl_pid 0) may answer; anything else unicast to our port is not ours to parse.
-      if (new DataView(this.from.buffer).getUint32(4, true) !== 0) continue;
+      if (getU32le(this.from, 4) !== 0) continue;
       return this.rbuf.slice(0, n);
     }
   }
@@ -179,7 +180,7 @@ export class NetlinkSocket {
   /** Returns the payload of the single reply to msg (a GET without NLM_F_DUMP); throws NetlinkError on an error. */
   query(msg: Uint8Array, op: string = opOf(msg)): Uint8Array {
     const seq = seqOf(msg);
-    const wantsAck = (new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getUint16(6, true) & NLM_F_ACK) !== 0;
+    const wantsAck = (getU16le(msg, 6) & NLM_F_ACK) !== 0;
     let reply: Uint8Array | undefined;
     this.transport.send(msg);
     for (;;) {
@@ -250,7 +251,7 @@ export class NetlinkSocket {
       buf.set(m, off);
       off += m.length;
       all.add(seqOf(m));
-      if (new DataView(m.buffer, m.byteOffset, m.byteLength).getUint16(6, true) & NLM_F_ACK) awaited.add(seqOf(m));
+      if (getU16le(m, 6) & NLM_F_ACK) awaited.add(seqOf(m));
     }
     this.transport.send(buf);
     let failure: NetlinkError | undefined;
