@@ -144,7 +144,7 @@ export async function execute(plugin: Plugin, args: CmdArgs): Promise<Result | u
 async function readStdin(): Promise<Uint8Array> {
   const libc = sys();
   let refused = false;
-  const read = readToEnd((into) => {
+  const bytes = readToEnd((into) => {
     for (;;) {
       const n = Number(libc.read(0, into, into.length));
       if (n >= 0) return n;
@@ -153,7 +153,7 @@ async function readStdin(): Promise<Uint8Array> {
       return 0;
     }
   });
-  return refused ? concatBytes([read, new Uint8Array(await Bun.stdin.arrayBuffer())]) : read;
+  return refused ? concatBytes([bytes, new Uint8Array(await Bun.stdin.arrayBuffer())]) : bytes;
 }
 
 /** Writes text to stdout without touching process.stdout (BUN-NOTES §11: that alone costs ~17 ms). */

@@ -1,9 +1,10 @@
 // pkg/ip/veth.ts: the veth pair every routed or bridged plugin starts from (SPEC-DIGEST §0.8): the container end
 // named CNI_IFNAME, the host end `veth<8 hex>`, both up (the container end optionally left down), accept_ra off on
 // the host end.
+import { hexBytes } from "../sys/bytes.ts";
 import { EEXIST } from "../sys/libc.ts";
 import type { NetNS } from "../ns/netns.ts";
-import { addLink, formatMAC, getLinkByName, linkExists, setLinkUp, type Link } from "./link.ts";
+import { addLink, getLinkByName, linkExists, setLinkUp, type Link } from "./link.ts";
 import { hasErrno, type NetlinkSocket } from "./nl/socket.ts";
 import { writeSysctl } from "./sysctl.ts";
 
@@ -12,7 +13,7 @@ const NAME_TRIES = 10;
 /** Returns `veth` + 8 random lowercase hex characters, upstream's host-side name pattern. */
 export function randomVethName(): string {
   const b = crypto.getRandomValues(new Uint8Array(4));
-  return "veth" + formatMAC(b).replaceAll(":", ""); // the hex digits, without Array.from/padStart's first-use cost
+  return "veth" + hexBytes(b);
 }
 
 export interface VethOptions {

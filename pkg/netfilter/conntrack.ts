@@ -13,12 +13,11 @@ import { readSysctl } from "../ip/sysctl.ts";
 import { fileId } from "../sys/file-id.ts";
 import { readFileSync } from "../sys/fs.ts";
 import { isDigitCode } from "../text/ascii.ts";
+import { NETLINK_NETFILTER, NFNETLINK_V0 } from "./nfnetlink.ts";
 
-export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_CTNETLINK = 1;
 const IPCTNL_MSG_CT_GET = 1;
 const IPCTNL_MSG_CT_DELETE = 2;
-const NFNETLINK_V0 = 0;
 const NFGENMSG_LEN = 4;
 
 // enum ctattr_type, <linux/netfilter/nfnetlink_conntrack.h>

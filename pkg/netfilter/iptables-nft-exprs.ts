@@ -9,6 +9,7 @@ import { ipBytes, parseCIDR, parseIP } from "../ip/cidr.ts";
 import { setU16be, setU16le, setU32be, setU32le } from "../sys/bytes.ts";
 import { concatBytes } from "../sys/fs.ts";
 import { splitRestoreArgs, type IpFamily } from "./iptables.ts";
+import { NFT_JUMP, NFTA_DATA_VERDICT, NFTA_VERDICT_CHAIN, NFTA_VERDICT_CODE } from "./nfnetlink.ts";
 import { isDigits, isNameCode, isUintLiteral, splitHostPort } from "../text/ascii.ts";
 
 /** One expression: its name and its NFTA_EXPR_DATA attributes, in the order the kernel dumps them. */
@@ -27,11 +28,7 @@ const NFT_META_MARK = 3;
 const NFT_META_L4PROTO = 16;
 const NFT_BITWISE_BOOL = 0;
 const NF_ACCEPT = 1;
-const NFT_JUMP = -3;
 const NFTA_DATA_VALUE = 1;
-const NFTA_DATA_VERDICT = 2;
-const NFTA_VERDICT_CODE = 1;
-const NFTA_VERDICT_CHAIN = 2;
 const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17 };
 // xt_addrtype's XT_ADDRTYPE_LOCAL (1 << RTN_LOCAL); multiport's XT_MULTIPORT_DESTINATION; nf_nat's range flags.
 const ADDRTYPE_LOCAL = 1 << 2;

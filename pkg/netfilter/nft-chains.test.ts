@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { createNetns, removeNetns, withNetns } from "../ns/netns.ts";
 import { chainInKernel, encodeGetChains, encodeTeardownBatch, iptablesIsNft, teardownChainsInKernel, type KernelChains } from "./nft-chains.ts";
+import { execHere } from "../../test/support/ns-exec.ts";
 
 const view = (m: Uint8Array) => new DataView(m.buffer, m.byteOffset, m.byteLength);
 const typeOf = (m: Uint8Array) => view(m).getUint16(4, true);
@@ -52,12 +53,7 @@ describe("the teardown transaction", () => {
 const nftIptables = process.getuid?.() === 0 && iptablesIsNft(4) && iptablesIsNft(6);
 
 describe.skipIf(!nftIptables)("against iptables-nft in a throwaway netns (root)", () => {
-  const run = (argv: string[], stdin?: string) => {
-    const p = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
-    if (p.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${p.stderr.toString()}`);
-    return p.stdout.toString();
-  };
-  const saved = (tool: string) => run([tool, "-t", "nat"]).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+  const saved = (tool: string) => execHere([tool, "-t", "nat"]).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
 
   test("the chains and every rule jumping or going to them go; everything else stays; twice is fine", () => {
     const name = `cnid${process.pid.toString(36)}-nftch`;
@@ -65,7 +61,7 @@ describe.skipIf(!nftIptables)("against iptables-nft in a throwaway netns (root)"
     try {
       withNetns(path, () => {
         expect(chainInKernel(4, "nat", "CNI-AAA")).toBe(false); // no nat table at all yet
-        run(["iptables-restore", "--noflush"], [
+        execHere(["iptables-restore", "--noflush"], [
           "*nat", ":CNI-AAA - [0:0]", ":CNI-BBB - [0:0]", ":KEEP - [0:0]",
           "-A POSTROUTING -s 10.1.0.2/32 -m comment --comment \"name: \\\"n\\\" id: \\\"x\\\"\" -j CNI-AAA",
           "-A POSTROUTING -s 10.1.0.3/32 -j KEEP",
@@ -73,11 +69,11 @@ describe.skipIf(!nftIptables)("against iptables-nft in a throwaway netns (root)"
           "-A CNI-AAA -d 10.1.0.0/16 -j ACCEPT", "-A CNI-AAA -j CNI-BBB", "-A CNI-BBB ! -d 224.0.0.0/4 -j ACCEPT",
           "-A KEEP -j RETURN", "-A OUTPUT -j CNI-BBB", "COMMIT", "",
         ].join("\n"));
-        run(["ip6tables-restore", "--noflush"], ["*nat", ":CNI-AAA - [0:0]", "-A POSTROUTING -s fd00::2/128 -j CNI-AAA", "COMMIT", ""].join("\n"));
+        execHere(["ip6tables-restore", "--noflush"], ["*nat", ":CNI-AAA - [0:0]", "-A POSTROUTING -s fd00::2/128 -j CNI-AAA", "COMMIT", ""].join("\n"));
         expect(["CNI-AAA", "CNI-BBB", "KEEP", "CNI-NEW"].map((c) => chainInKernel(4, "nat", c))).toEqual([true, true, true, false]);
         expect(teardownChainsInKernel(4, "nat", ["CNI-AAA", "CNI-BBB"])).toBe(true);
         expect(chainInKernel(4, "nat", "CNI-AAA")).toBe(false);
-        run(["iptables-restore", "--noflush"], ["*nat", ":CNI-CCC - [0:0]", "COMMIT", ""].join("\n"));
+        execHere(["iptables-restore", "--noflush"], ["*nat", ":CNI-CCC - [0:0]", "COMMIT", ""].join("\n"));
         expect(chainInKernel(4, "nat", "CNI-CCC")).toBe(true); // an empty chain is known too
         expect(teardownChainsInKernel(4, "nat", ["CNI-CCC"])).toBe(true);
         expect(saved("iptables-save")).toEqual([

@@ -14,33 +14,20 @@ import { cstr, EBUSY, ENOENT, sys } from "../sys/libc.ts";
 import { fileId } from "../sys/file-id.ts";
 import { findTool, noteNetfilterChange } from "./exec.ts";
 import { nftTableExists } from "./nft-netlink.ts";
+import {
+  NETLINK_NETFILTER, NFNETLINK_V0, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFT_GOTO, NFT_JUMP,
+  NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, NFTA_DATA_VERDICT, NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA_LIST_ELEM,
+  NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE, NFTA_VERDICT_CHAIN, NFTA_VERDICT_CODE,
+} from "./nfnetlink.ts";
 import type { IpFamily } from "./iptables.ts";
 
-const NETLINK_NETFILTER = 12;
-export const NFNL_SUBSYS_NFTABLES = 10;
-export const NFNL_MSG_BATCH_BEGIN = 0x10;
-export const NFNL_MSG_BATCH_END = 0x11;
 const NFT_MSG_GETCHAIN = 4;
 const NFT_MSG_DELCHAIN = 5;
 const NFT_MSG_GETRULE = 7;
 const NFT_MSG_DELRULE = 8;
-const NFTA_CHAIN_TABLE = 1;
-const NFTA_CHAIN_NAME = 3;
-const NFTA_RULE_TABLE = 1;
-const NFTA_RULE_CHAIN = 2;
 const NFTA_RULE_HANDLE = 3;
-const NFTA_RULE_EXPRESSIONS = 4;
-const NFTA_LIST_ELEM = 1;
-const NFTA_EXPR_NAME = 1;
-const NFTA_EXPR_DATA = 2;
 const NFTA_IMMEDIATE_DATA = 2;
-const NFTA_DATA_VERDICT = 2;
-const NFTA_VERDICT_CODE = 1;
-const NFTA_VERDICT_CHAIN = 2;
-const NFT_JUMP = -3;
-const NFT_GOTO = -4;
 export const NFPROTO = { 4: 2, 6: 10 } as const; // NFPROTO_IPV4, NFPROTO_IPV6: the `ip` and `ip6` tables
-const NFNETLINK_V0 = 0;
 const MAX_ATTEMPTS = 5;
 
 /** A rule that jumps (or goes) to a chain: where it is and its handle. */

@@ -13,6 +13,7 @@ import { iptablesSetupLines } from "./ipmasq.ts";
 import { chainName, ipMasqComment } from "./names.ts";
 import { iptablesIsNft } from "./nft-chains.ts";
 import { applyIptablesLinesInKernel, chainRulesInKernel, decodeExprs, ruleInKernel } from "./nft-iptables-rules.ts";
+import { execHere } from "../../test/support/ns-exec.ts";
 
 const PROBE: BackendProbe = { iptablesUsable: () => true, nftablesUsable: () => true };
 const empty = (): IptablesTable => ({ name: "nat", chains: new Map(), rules: [] });
@@ -68,18 +69,13 @@ describe("known shapes (no root)", () => {
 const nftIptables = process.getuid?.() === 0 && iptablesIsNft(4) && iptablesIsNft(6);
 
 describe.skipIf(!nftIptables)("against iptables-restore in throwaway netns (root, iptables-nft)", () => {
-  const run = (argv: string[], stdin?: string) => {
-    const p = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
-    if (p.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${p.stderr.toString()}`);
-    return p.stdout.toString();
-  };
   const tools = (f: IpFamily) => (f === 4 ? "iptables" : "ip6tables");
-  const saved = (f: IpFamily) => run([`${tools(f)}-save`, "-t", "nat"]).split("\n").filter((l) => !l.startsWith("#"));
+  const saved = (f: IpFamily) => execHere([`${tools(f)}-save`, "-t", "nat"]).split("\n").filter((l) => !l.startsWith("#"));
   // iptables-nft makes a base chain only when a rule first goes into it; in-process appends need them there.
   const baseChains = (f: IpFamily) => {
     for (const c of ["PREROUTING", "OUTPUT", "POSTROUTING"]) {
-      run([tools(f), "-t", "nat", "-A", c, "-j", "ACCEPT"]);
-      run([tools(f), "-t", "nat", "-D", c, "-j", "ACCEPT"]);
+      execHere([tools(f), "-t", "nat", "-A", c, "-j", "ACCEPT"]);
+      execHere([tools(f), "-t", "nat", "-D", c, "-j", "ACCEPT"]);
     }
   };
   const withTwoNetns = (fn: (byTool: string, inProcess: string) => void) => {
@@ -100,7 +96,7 @@ describe.skipIf(!nftIptables)("against iptables-restore in throwaway netns (root
         expect(saved(family).filter((l) => l.startsWith(":CNI") || l.startsWith("-A"))).toEqual([]);
       });
       for (const ns of [byTool, inProcess]) withNetns(ns, () => baseChains(family));
-      withNetns(byTool, () => run([`${tools(family)}-restore`, "--noflush", "-w"], ["*nat", ...lines, "COMMIT", ""].join("\n")));
+      withNetns(byTool, () => execHere([`${tools(family)}-restore`, "--noflush", "-w"], ["*nat", ...lines, "COMMIT", ""].join("\n")));
       withNetns(inProcess, () => expect(applyIptablesLinesInKernel(family, "nat", lines)).toBe(true));
       expect(withNetns(inProcess, () => saved(family))).toEqual(withNetns(byTool, () => saved(family)));
       const rules = lines.map(appendLine).filter((r) => r !== undefined);
@@ -125,7 +121,7 @@ describe.skipIf(!nftIptables)("against iptables-restore in throwaway netns (root
         const conf = portmapConf();
         const chains1 = chainsForAdd(conf, "c1", ADDR[family]);
         expect(kernelPlanState(family, chains1, dnatChainName(NET, "c1"))).toBeUndefined(); // nothing shared there yet
-        run([`${tools(family)}-restore`, "--noflush", "-w"], ["*nat", ...setupLines(empty(), family, chains1), "COMMIT", ""].join("\n"));
+        execHere([`${tools(family)}-restore`, "--noflush", "-w"], ["*nat", ...setupLines(empty(), family, chains1), "COMMIT", ""].join("\n"));
         const chains2 = chainsForAdd(conf, "c2", ADDR[family]);
         const fromKernel = kernelPlanState(family, chains2, dnatChainName(NET, "c2"));
         expect(fromKernel).toBeDefined();
@@ -134,7 +130,7 @@ describe.skipIf(!nftIptables)("against iptables-restore in throwaway netns (root
         expect(lines.filter((l) => !l.includes(dnatChainName(NET, "c2")))).toEqual([]); // nothing shared again
         expect(kernelPlanState(family, chains1, dnatChainName(NET, "c1"))).toBeUndefined(); // its chain is there
         // A shared rule gone (here: the masquerade jump): the kernel cannot vouch for the plan; iptables-save it is.
-        run([tools(family), "-t", "nat", "-D", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"]);
+        execHere([tools(family), "-t", "nat", "-D", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"]);
         expect(kernelPlanState(family, chains2, dnatChainName(NET, "c2"))).toBeUndefined();
       });
     });

@@ -15,23 +15,18 @@ import { hasNoSpace } from "../text/ascii.ts";
 import { appendLine, iptablesRuleExprs, nlAttr, ruleProtocol, sameExprs, strz, type NftExpr } from "./iptables-nft-exprs.ts";
 import type { IpFamily } from "./iptables.ts";
 import {
-  encodeGetRules, header, iptablesIsNft, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFPROTO, nftType,
-  netfilterSocket,
+  encodeGetRules, header, iptablesIsNft, NFPROTO, nftType, netfilterSocket,
 } from "./nft-chains.ts";
+import {
+  NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, NFTA_EXPR_DATA,
+  NFTA_EXPR_NAME, NFTA_LIST_ELEM, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE,
+} from "./nfnetlink.ts";
 
 const NFT_MSG_NEWCHAIN = 3;
 const NFT_MSG_NEWRULE = 6;
-const NFTA_CHAIN_TABLE = 1;
-const NFTA_CHAIN_NAME = 3;
-const NFTA_RULE_TABLE = 1;
-const NFTA_RULE_CHAIN = 2;
-const NFTA_RULE_EXPRESSIONS = 4;
 const NFTA_RULE_COMPAT = 5;
 const NFTA_RULE_COMPAT_PROTO = 1;
 const NFTA_RULE_COMPAT_FLAGS = 2;
-const NFTA_LIST_ELEM = 1;
-const NFTA_EXPR_NAME = 1;
-const NFTA_EXPR_DATA = 2;
 
 /** Returns a rule's expressions as the kernel dumps them (NFTA_RULE_EXPRESSIONS). */
 export function decodeExprs(list: Uint8Array): NftExpr[] {

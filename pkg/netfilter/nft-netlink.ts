@@ -6,12 +6,10 @@ import { NLM_F_ACK, NLM_F_REQUEST } from "../ip/nl/consts.ts";
 import { FfiNetlinkTransport, hasErrno, NetlinkSocket } from "../ip/nl/socket.ts";
 import { NlWriter } from "../ip/nl/writer.ts";
 import { ENOENT } from "../sys/libc.ts";
+import { NETLINK_NETFILTER, NFNETLINK_V0, NFNL_SUBSYS_NFTABLES } from "./nfnetlink.ts";
 
-const NETLINK_NETFILTER = 12;
-const NFNL_SUBSYS_NFTABLES = 10;
 const NFT_MSG_GETTABLE = 1;
 const NFTA_TABLE_NAME = 1;
-const NFNETLINK_V0 = 0;
 
 // The nft family names and their NFPROTO_* numbers, <linux/netfilter.h>.
 const NFPROTO: Record<string, number> = { inet: 1, ip: 2, arp: 3, netdev: 5, bridge: 7, ip6: 10 };

@@ -5,6 +5,7 @@ import { argString, parseCniArgs } from "../../pkg/cni/args.ts";
 import { array, bool, int, str, struct } from "../../pkg/cni/decode.ts";
 import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../../pkg/cni/errors.ts";
 import type { NetConf } from "../../pkg/cni/types.ts";
+import { hexBytes } from "../../pkg/sys/bytes.ts";
 
 export const DEFAULT_BRIDGE = "cni0";
 
@@ -161,10 +162,6 @@ export function parseGoMAC(s: string, prefix = ""): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function formatMac(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
-}
-
 /**
  * Throws the config errors upstream's cmdAdd meets before (or, for the MAC, while) it creates the port, with
  * upstream's texts: code 7 for contradicting options, 999 for bad MAC text. Normalises conf.mac to colon hex.
@@ -178,5 +175,5 @@ export function validateForAdd(conf: BridgeConf): void {
     throw new CniError(ERR_INVALID_NETWORK_CONFIG, "cannot set hairpin mode and promiscuous mode at the same time"); // upstream text
   }
   // Upstream finds a bad MAC only when it creates the veth, after the bridge; here nothing has been made yet.
-  if (conf.mac !== undefined) conf.mac = formatMac(parseGoMAC(conf.mac, "failed to make veth pair: ")); // upstream text
+  if (conf.mac !== undefined) conf.mac = hexBytes(parseGoMAC(conf.mac, "failed to make veth pair: "), ":"); // upstream text
 }

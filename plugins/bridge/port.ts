@@ -44,7 +44,7 @@ function ensureBridgeLink(sock: NetlinkSocket, opts: BridgeOptions): Link {
   // A bridge that exists is shared with other containers: keep it as it is. Upstream asks to create it and reads it
   // back after EEXIST; after a host's first container it always exists, so we read first and create only when it
   // is missing (one request instead of two, and the same outcome).
-  let br = existingBridge(sock, opts.name);
+  let br = lookupBridge(sock, opts.name, true);
   if (br === undefined) {
     try {
       addLink(sock, bridgeSpec(opts));
@@ -74,28 +74,18 @@ function ensureBridgeLink(sock: NetlinkSocket, opts: BridgeOptions): Link {
 
 /** Returns the link called name when it is a bridge; throws upstream's texts otherwise. */
 export function bridgeByName(sock: NetlinkSocket, name: string): Link {
+  return lookupBridge(sock, name, false)!;
+}
+
+/** Returns the link called name when it is a bridge, undefined when there is none and `missingOk`; else throws. */
+function lookupBridge(sock: NetlinkSocket, name: string, missingOk: boolean): Link | undefined {
   let link: Link;
   try {
     link = getLinkByName(sock, name);
   } catch (e) {
+    if (missingOk && isNotFound(e)) return undefined;
     throw new Error(`could not lookup ${q(name)}: ${msg(e)}`, { cause: e }); // upstream text
   }
-  return mustBeBridge(link);
-}
-
-/** Returns the bridge called name, or undefined when there is no link of that name; throws as bridgeByName. */
-function existingBridge(sock: NetlinkSocket, name: string): Link | undefined {
-  let link: Link;
-  try {
-    link = getLinkByName(sock, name);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw new Error(`could not lookup ${q(name)}: ${msg(e)}`, { cause: e }); // upstream text
-  }
-  return mustBeBridge(link);
-}
-
-function mustBeBridge(link: Link): Link {
   if (link.kind !== "bridge") throw new Error(`${q(link.name)} already exists but is not a bridge`); // upstream text
   return link;
 }

@@ -34,3 +34,13 @@ export function sysctlIn(ns: TempNetns | string, path: string): string {
 export function sysfsIn(ns: TempNetns | string, dev: string, file: string): string {
   return execIn(ns, ["cat", `/sys/class/net/${dev}/${file}`]).trim();
 }
+
+/**
+ * Returns stdout of a command started from the calling thread, so in whatever netns it is in (inside withNetns),
+ * with optional stdin; throws with the command's stderr on failure.
+ */
+export function execHere(argv: string[], stdin?: string): string {
+  const p = Bun.spawnSync(argv, { stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${p.stderr.toString()}`);
+  return p.stdout.toString();
+}
