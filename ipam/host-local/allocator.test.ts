@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { formatIP, parseIP, type IP } from "../../pkg/ip/cidr.ts";
-import { allocate, candidates } from "./allocator.ts";
+import { allocate, RangeIter } from "./allocator.ts";
 import { parseSubnet } from "./config.ts";
 import { canonicalizeRangeSet, type RangeSet } from "./range-set.ts";
 import { Store } from "./store.ts";
@@ -44,7 +44,10 @@ function store(taken: Record<string, string> = {}, lastIP?: string): Store {
 }
 
 function order(rs: RangeSet, last?: string): string[] {
-  return [...candidates(rs, last ? ip(last) : undefined)].map(([a]) => formatIP(a));
+  const iter = new RangeIter(rs, last ? ip(last) : undefined);
+  const out: string[] = [];
+  for (let c = iter.next(); c; c = iter.next()) out.push(formatIP(c[0]));
+  return out;
 }
 
 test("iteration order: from the start, from the end, from the middle", () => {

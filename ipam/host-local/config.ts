@@ -8,6 +8,7 @@ import { netIP, routeDecoder } from "../../pkg/cni/route-decode.ts";
 import type { Route } from "../../pkg/cni/types.ts";
 import { bitsOf, parseCIDR, parseIP, type IP } from "../../pkg/ip/cidr.ts";
 import type { RangeSpec, SubnetSpec } from "./range.ts";
+import { filtered } from "../../pkg/sys/lists.ts";
 
 /** What host-local takes from the config before range validation. */
 export interface NetSpec {
@@ -41,7 +42,7 @@ export function loadNetSpec(stdin: Uint8Array, cniArgs: string): NetSpec {
     cniVersion: net.cniVersion ?? "",
     dataDir: ipam.dataDir ?? "",
     resolvConf: ipam.resolvConf ?? "",
-    routes: (ipam.routes ?? []).filter((r): r is Route => r !== undefined),
+    routes: filtered(ipam.routes ?? [], (r): r is Route => r !== undefined),
     rangeSets,
     requestedIPs,
   };

@@ -41,15 +41,15 @@ function add(args: CmdArgs): Result {
   const reserved: IP[] = [];
   const ips: IPConfig[] = [];
   try {
-    conf.ranges.forEach((set, idx) => {
+    for (let idx = 0; idx < conf.ranges.length; idx++) {
       try {
-        const a = allocate(store, set, idx, args.containerId, args.ifname, requested[idx]);
+        const a = allocate(store, conf.ranges[idx]!, idx, args.containerId, args.ifname, requested[idx]);
         reserved.push(a.ip);
         ips.push(a.config);
       } catch (e) {
         throw new Error(`failed to allocate for range ${idx}: ${(e as Error).message}`, { cause: e }); // upstream text
       }
-    });
+    }
   } catch (e) {
     // Undo exactly what this ADD reserved; an earlier ADD's reservations stay.
     try {

@@ -3,6 +3,7 @@
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 import { formatIP, type IP } from "../../pkg/ip/cidr.ts";
 import { canonicalizeRange, formatRange, rangeContains, rangesOverlap, type Range, type RangeSpec } from "./range.ts";
+import { anyOf, firstOf } from "../../pkg/sys/lists.ts";
 
 /** A canonical, non-empty list of ranges of one family; an ADD takes one address from each set. */
 export type RangeSet = Range[];
@@ -17,17 +18,17 @@ export function canonicalizeRangeSets(specs: (RangeSpec | undefined)[][], cniVer
   const sets: RangeSet[] = [];
   let v4 = 0;
   let v6 = 0;
-  specs.forEach((spec, i) => {
+  for (let i = 0; i < specs.length; i++) {
     let set: RangeSet;
     try {
-      set = canonicalizeRangeSet(spec);
+      set = canonicalizeRangeSet(specs[i]!);
     } catch (e) {
       throw new Error(`invalid range set ${i}: ${(e as Error).message}`, { cause: e }); // upstream text
     }
     if (set[0]!.subnet.ip.family === 4) v4++;
     else v6++;
     sets.push(set);
-  });
+  }
   // Results before 0.3.0 hold one address per family.
   if ((v4 > 1 || v6 > 1) && !isAtLeast030(cniVersion)) {
     throw new Error(`CNI version ${cniVersion} does not support more than 1 address per family`); // upstream text
@@ -54,7 +55,7 @@ export function canonicalizeRangeSet(specs: (RangeSpec | undefined)[]): RangeSet
   // A JSON null inside a set decodes to a zero Range upstream, which then fails like a range without a subnet.
   const set = specs.map((s) => canonicalizeRange(s ?? {}));
   const family = set[0]!.subnet.ip.family;
-  if (set.some((r) => r.subnet.ip.family !== family)) throw new Error("mixed address families"); // upstream text
+  if (anyOf(set, (r) => r.subnet.ip.family !== family)) throw new Error("mixed address families"); // upstream text
   for (let i = 0; i < set.length - 1; i++) {
     for (let j = i + 1; j < set.length; j++) {
       if (rangesOverlap(set[i]!, set[j]!)) {
@@ -67,12 +68,12 @@ export function canonicalizeRangeSet(specs: (RangeSpec | undefined)[]): RangeSet
 
 /** Returns the first range of the set holding ip (between its start and end), or undefined. */
 export function rangeFor(set: RangeSet, ip: IP): Range | undefined {
-  return set.find((r) => rangeContains(r, ip));
+  return firstOf(set, (r) => rangeContains(r, ip));
 }
 
 /** Returns whether any range of a overlaps any range of b. */
 export function rangeSetsOverlap(a: RangeSet, b: RangeSet): boolean {
-  return a.some((r) => b.some((r1) => rangesOverlap(r, r1)));
+  return anyOf(a, (r) => anyOf(b, (r1) => rangesOverlap(r, r1)));
 }
 
 /** Returns the set as upstream's RangeSet.String prints it: `start-end,start-end`. */

@@ -89,7 +89,7 @@ export class Store {
     }
     const last = this.pathOf(LAST_RESERVED_PREFIX + rangeId);
     try {
-      fs.writeFileSync(last, formatIP(ip), { mode: 0o600 });
+      fs.overwriteFileSync(last, formatIP(ip), { mode: 0o600 }); // under the store lock
     } catch (e) {
       // upstream leaves the reservation behind here; an ADD that fails must not.
       removeQuietly(file);

@@ -1,11 +1,22 @@
 // ipam/static/base64.ts: base64.StdEncoding.Decode as encoding/json applies it to a []byte field (net.IPMask), so a
 // mask written as text decodes, and fails, exactly as upstream's does (error offsets included).
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const DECODE = new Map<number, number>([...ALPHABET].map((c, i) => [c.charCodeAt(0), i]));
 const PAD = 0x3d; // '='
 const CR = 0x0d;
 const LF = 0x0a;
+
+/**
+ * Returns the 6-bit value of a standard base64 alphabet character ("A-Za-z0-9+/"), or -1 for any other byte.
+ * Computed, not a table: this module sits in bridge's chunk, and a table would be built on every bridge call.
+ */
+function sextet(c: number): number {
+  if (c >= 0x41 && c <= 0x5a) return c - 0x41; // A-Z: 0-25
+  if (c >= 0x61 && c <= 0x7a) return c - 0x61 + 26; // a-z: 26-51
+  if (c >= 0x30 && c <= 0x39) return c - 0x30 + 52; // 0-9: 52-61
+  if (c === 0x2b) return 62; // '+'
+  if (c === 0x2f) return 63; // '/'
+  return -1;
+}
 
 function corrupt(offset: number): Error {
   return new Error(`illegal base64 data at input byte ${offset}`); // upstream text (base64.CorruptInputError)
@@ -38,8 +49,8 @@ function decodeQuantum(src: Uint8Array, start: number): { next: number; bytes: n
       return { next: si, bytes: [], error: corrupt(si - j) };
     }
     const c = src[si++]!;
-    const v = DECODE.get(c);
-    if (v !== undefined) { buf[j] = v; continue; }
+    const v = sextet(c);
+    if (v >= 0) { buf[j] = v; continue; }
     if (c === LF || c === CR) { j--; continue; }
     if (c !== PAD) return { next: si, bytes: [], error: corrupt(si - 1) };
     // Padding: only after 2 or 3 characters, "==" after 2, then nothing but newlines.

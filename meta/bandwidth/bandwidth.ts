@@ -21,6 +21,7 @@ import { describeErrno, EINVAL } from "../../pkg/sys/libc.ts";
 import { isZero, loadConf, type BandwidthEntry } from "./config.ts";
 import { ifbAlias, ifbOwner } from "./record.ts";
 import { INGRESS_HANDLE, redirectFilterSpec, TBF_HANDLE, tbfMismatch, tbfParams, tbfSpec, type TbfParams } from "./shaping.ts";
+import { allOf, anyOf, filtered, firstOf } from "../../pkg/sys/lists.ts";
 
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdin, { strict: true });
@@ -116,7 +117,7 @@ function findHostVeth(hostSock: NetlinkSocket, ctrNs: NetNS, ifname: string, int
   } catch (e) {
     throw new Error(`veth peer with index ${peerIndex} is not in host ns`, { cause: e }); // upstream text
   }
-  if (!interfaces.some((i) => !i.sandbox && i.name === link.name)) {
+  if (!anyOf(interfaces, (i) => !i.sandbox && i.name === link.name)) {
     throw new Error("no veth peer of container interface found in host ns"); // upstream text
   }
   return link;
@@ -163,7 +164,7 @@ function check(args: CmdArgs): void {
 
 // upstream SafeQdiscList: every qdisc of the device but pfifo_fast, which older kernels do not report.
 function listShapingQdiscs(sock: NetlinkSocket, index: number): Qdisc[] {
-  return listQdiscs(sock, index).filter((q) => q.kind !== "pfifo_fast");
+  return filtered(listQdiscs(sock, index), (q) => q.kind !== "pfifo_fast");
 }
 
 /**
@@ -236,12 +237,13 @@ function ourHostQdiscs(hostSock: NetlinkSocket, args: CmdArgs, ifb: Link | undef
   if (!host) return [];
   const qdiscs = listQdiscs(hostSock, host.index);
   const out: QdiscRef[] = [];
-  const root = qdiscs.find((q) => q.parent === TC_H_ROOT);
+  const root = firstOf(qdiscs, (q) => q.parent === TC_H_ROOT);
   if (root?.kind === "tbf" && root.handle === TBF_HANDLE) out.push({ index: host.index, parent: TC_H_ROOT, handle: TBF_HANDLE });
-  if (!ifb || !qdiscs.some((q) => q.kind === "ingress" && q.handle === INGRESS_HANDLE)) return out;
+  if (!ifb || !anyOf(qdiscs, (q) => q.kind === "ingress" && q.handle === INGRESS_HANDLE)) return out;
   const filters = listFilters(hostSock, host.index, INGRESS_HANDLE);
-  const actions = filters.flatMap((f) => f.actions);
-  const ours = actions.length > 0 && filters.every((f) => f.kind === "u32") && actions.every((a) => a.mirred?.ifindex === ifb.index);
+  const actions = [];
+  for (const f of filters) actions.push(...f.actions);
+  const ours = actions.length > 0 && allOf(filters, (f) => f.kind === "u32") && allOf(actions, (a) => a.mirred?.ifindex === ifb.index);
   if (ours) out.push({ index: host.index, parent: TC_H_INGRESS, handle: INGRESS_HANDLE, kind: "ingress" });
   return out;
 }

@@ -7,6 +7,7 @@ import { DecodeError, decodeRoot, GoNumber, struct, type DecodePath, type Decode
 import { CniError, ERR_INVALID_NETWORK_CONFIG } from "../../pkg/cni/errors.ts";
 import { parsePrevResult } from "../../pkg/cni/result.ts";
 import type { Result } from "../../pkg/cni/types.ts";
+import { anyOf } from "../../pkg/sys/lists.ts";
 
 /** One set of limits: rates in bits per second, bursts in bits; 0 means none (upstream BandwidthEntry). */
 export interface BandwidthEntry {
@@ -103,7 +104,7 @@ export function loadConf(stdin: Uint8Array, opts: LoadOptions): BandwidthConf {
 // encoding/json matches keys to fields exactly, then case-insensitively; any match allocates the embedded entry.
 function hasTopLevelEntry(raw: Record<string, unknown>): boolean {
   const folded = new Set(ENTRY_KEYS.map((k) => k.toLowerCase()));
-  return Object.keys(raw).some((k) => folded.has(k.toLowerCase()));
+  return anyOf(Object.keys(raw), (k) => folded.has(k.toLowerCase()));
 }
 
 function entryOf(e: Partial<BandwidthEntry>): BandwidthEntry {

@@ -109,9 +109,8 @@ export function loadConf(stdin: Uint8Array, ifname: string, probe: BackendProbe,
   const backend = chooseBackend(c, probe, bad);
 
   const portMappings: PortMapping[] = [];
-  (c.runtimeConfig?.portMappings ?? []).forEach((e, i) => {
-    portMappings.push(checkMapping(e ?? {}, i, bad));
-  });
+  const entries = c.runtimeConfig?.portMappings ?? [];
+  for (let i = 0; i < entries.length; i++) portMappings.push(checkMapping(entries[i] ?? {}, i, bad));
 
   const conf: PortMapConf = {
     cniVersion,

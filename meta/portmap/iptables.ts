@@ -18,6 +18,7 @@ import { chainName } from "../../pkg/netfilter/names.ts";
 import { hasSpecificHostIP, mappingApplies, type PortMapConf, type PortMapping } from "./config.ts";
 import { saveForm } from "./save-form.ts";
 import { hasNoSpace, quoted } from "../../pkg/text/ascii.ts";
+import { allOf, filtered } from "../../pkg/sys/lists.ts";
 
 // Upstream's names; never change them, or a DEL by either implementation misses what the other made.
 export const TOP_DNAT_CHAIN = "CNI-HOSTPORT-DNAT";
@@ -189,13 +190,13 @@ export function setupLines(state: IptablesTable, family: IpFamily, chains: Chain
     for (const entry of c.entryChains) {
       const wanted = c.entryRules.map((r) => [...r, "-j", c.name]);
       const saved = wanted.map((r) => saveForm(family, entry, r));
-      if (saved.some((s) => s === undefined)) {
+      if (saved.includes(undefined)) {
         // Cannot tell which of the old ones match: put exactly the wanted ones in their place.
         for (const r of state.rules) if (r.chain === entry && ruleTarget(r) === c.name) lines.push(deleteLine(r));
         for (const r of wanted) add(entry, r, c.prependEntry ?? false, undefined);
         continue;
       }
-      wanted.forEach((r, i) => add(entry, r, c.prependEntry ?? false, saved[i]));
+      for (let i = 0; i < wanted.length; i++) add(entry, wanted[i]!, c.prependEntry ?? false, saved[i]);
     }
   }
   return lines;
@@ -257,12 +258,12 @@ export function kernelPlanState(family: IpFamily, chains: ChainSpec[], container
     saved.push(line);
     return true;
   };
-  const shared = chains.filter((c) => c.name !== containerChain);
+  const shared = filtered(chains, (c) => c.name !== containerChain);
   for (const c of shared) {
     // Missing (the first ADD) or unreadable; a chain with no rule of its own to look for is only asked about.
     if (c.rules.length === 0 ? chainInKernel(family, "nat", c.name) !== true : !rulesOf(c.name)) return undefined;
-    if (!c.rules.every((r) => present(c.name, r))) return undefined;
-    for (const entry of c.entryChains) if (!c.entryRules.every((r) => present(entry, [...r, "-j", c.name]))) return undefined;
+    if (!allOf(c.rules, (r) => present(c.name, r))) return undefined;
+    for (const entry of c.entryChains) if (!allOf(c.entryRules, (r) => present(entry, [...r, "-j", c.name]))) return undefined;
   }
   return parseIptablesSave(["*nat", ...shared.map((c) => `:${c.name} - [0:0]`), ...saved, "COMMIT", ""].join("\n"), "nat");
 }

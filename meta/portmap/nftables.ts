@@ -7,6 +7,7 @@ import { formatIP, type IPNet } from "../../pkg/ip/cidr.ts";
 import { NetfilterUnavailableError, runTool } from "../../pkg/netfilter/exec.ts";
 import { nftObjects, nftQuote, parseNftTable, type NftRule, type NftTable } from "../../pkg/netfilter/nftables.ts";
 import { hasSpecificHostIP, mappingApplies, type PortMapConf } from "./config.ts";
+import { allOf, anyOf, filtered } from "../../pkg/sys/lists.ts";
 
 export const NFT_TABLE = "cni_hostport";
 export const HOSTPORTS_CHAIN = "hostports";
@@ -73,7 +74,7 @@ export function plannedRules(conf: PortMapConf, net: IPNet): PlannedRule[] {
 export function addBatch(state: NftTable | undefined, conf: PortMapConf, containerId: string, net: IPNet): string {
   const fam = nftFamily(net.ip.family);
   const t = `${fam} ${NFT_TABLE}`;
-  const conditions = ((net.ip.family === 6 ? conf.conditionsV6 : conf.conditionsV4) ?? []).filter((c) => c !== "");
+  const conditions = filtered((net.ip.family === 6 ? conf.conditionsV6 : conf.conditionsV4) ?? [], (c) => c !== "");
   const entry = [...conditions, "fib daddr type local", "jump", HOSTPORTS_ALL_CHAIN].join(" ");
   const lines = [
     `add table ${t} { comment ${nftQuote(TABLE_COMMENT)} ; }`,
@@ -95,7 +96,7 @@ export function addBatch(state: NftTable | undefined, conf: PortMapConf, contain
   const comment = nftQuote(containerId);
   const existing = state?.rules ?? [];
   for (const r of plannedRules(conf, net)) {
-    if (existing.some((e) => isSameRule(e, r, containerId))) continue;
+    if (anyOf(existing, (e) => isSameRule(e, r, containerId))) continue;
     lines.push(`add rule ${t} ${r.chain} ${r.text} comment ${comment}`);
   }
   return lines.join("\n") + "\n";
@@ -108,7 +109,7 @@ function isSameRule(have: NftRule, want: PlannedRule, containerId: string): bool
 /** Returns the handles of a container's rules (comment = container ID) in the chains DEL cleans. */
 export function containerRules(state: NftTable | undefined, containerId: string): NftRule[] {
   const chains = [HOSTPORTS_CHAIN, HOSTIP_HOSTPORTS_CHAIN, MASQUERADING_CHAIN];
-  return (state?.rules ?? []).filter((r) => chains.includes(r.chain) && r.comment === containerId);
+  return filtered(state?.rules ?? [], (r) => chains.includes(r.chain) && r.comment === containerId);
 }
 
 /** Returns the batch that deletes the given rules of one family's table by handle; "" for none. */
@@ -125,14 +126,14 @@ export function checkRules(state: NftTable | undefined, conf: PortMapConf, conta
   if (!state) return `table ${fam} ${NFT_TABLE} not found`;
   const planned = plannedRules(conf, net);
   for (const chain of [HOSTPORTS_CHAIN, MASQUERADING_CHAIN]) {
-    const want = planned.filter((r) => r.chain === chain);
+    const want = filtered(planned, (r) => r.chain === chain);
     if (want.length === 0) continue;
-    if (!state.chains.has(chain) || !want.every((w) => state.rules.some((h) => isSameRule(h, w, containerId)))) {
+    if (!state.chains.has(chain) || !allOf(want, (w) => anyOf(state.rules, (h) => isSameRule(h, w, containerId)))) {
       return `missing hostport rules in ${JSON.stringify(chain)} chain`; // upstream text
     }
   }
   const jumpsTo = (chain: string, target: string) =>
-    state.rules.some((r) => r.chain === chain && JSON.stringify(r.expr.at(-1)) === JSON.stringify({ jump: { target } }));
+    anyOf(state.rules, (r) => r.chain === chain && JSON.stringify(r.expr.at(-1)) === JSON.stringify({ jump: { target } }));
   for (const [chain, target] of [["prerouting", HOSTPORTS_ALL_CHAIN], ["output", HOSTPORTS_ALL_CHAIN], [HOSTPORTS_ALL_CHAIN, HOSTPORTS_CHAIN]] as const) {
     if (!jumpsTo(chain, target)) return `chain ${JSON.stringify(chain)} of table ${fam} ${NFT_TABLE} does not jump to ${JSON.stringify(target)}`;
   }

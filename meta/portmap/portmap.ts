@@ -31,6 +31,7 @@ import {
   addBatch, checkRules, containerRules, deleteBatch, NFT_TABLE, nftFamily, readPortmapTables, type NftFamily,
 } from "./nftables.ts";
 import { removeRecord, writeRecord } from "./record.ts";
+import { filtered } from "../../pkg/sys/lists.ts";
 
 const PREFIX = "failed to parse config: "; // upstream text (ADD and DEL; CHECK reports parse errors bare)
 
@@ -44,7 +45,7 @@ function add(args: CmdArgs): Promise<Result> | Result {
 async function addMappings(conf: PortMapConf, containerId: string): Promise<Result> {
   const undo = new Undo();
   try {
-    const nets = [conf.contIPv4, conf.contIPv6].filter((n) => n !== undefined);
+    const nets = filtered([conf.contIPv4, conf.contIPv6], (n) => n !== undefined);
     // Before the rules, so no rule of ours is ever without the record that lets GC attribute it (record.ts).
     if (conf.backend === "nftables" && nets.length > 0) {
       writeRecord(conf.dataDir, { network: conf.name, containerID: containerId, addresses: nets.map((n) => formatIP(n.ip)) }, undo);
@@ -88,7 +89,7 @@ function forwardNftables(conf: PortMapConf, containerId: string, net: IPNet, und
     const old = new Set((before?.rules ?? []).map((r) => r.handle));
     undo.push(`nftables rules of ${containerId} in ${fam} ${NFT_TABLE}`, () => {
       const now = readPortmapTables([fam]).get(fam);
-      applyNftBatch(deleteBatch(fam, containerRules(now, containerId).filter((r) => !old.has(r.handle))));
+      applyNftBatch(deleteBatch(fam, filtered(containerRules(now, containerId), (r) => !old.has(r.handle))));
     });
   } catch (e) {
     throw new Error(`unable to set up nftables rules for port mappings: ${(e as Error).message}`, { cause: e }); // upstream text
@@ -120,7 +121,7 @@ function enableLocalnetRouting(ip: IP, undo: Undo): void {
 
 /** Deletes the UDP conntrack entries to the mapped host ports in each family; logs failures (message from `what`). */
 function flushUdpConntrack(mappings: PortMapping[], families: (4 | 6)[], what: (err: string) => string): void {
-  const ports = [...new Set(mappings.filter((m) => m.protocol === "udp").map((m) => m.hostPort))];
+  const ports = [...new Set(filtered(mappings, (m) => m.protocol === "udp").map((m) => m.hostPort))];
   if (ports.length === 0) return;
   let sock;
   try {

@@ -9,6 +9,7 @@ import { cleanPath, goPathError } from "./go-compat.ts";
 import * as files from "../../pkg/sys/fs.ts"; // libc: node:fs costs ~2.5 ms and ~3.4 MiB to load (BUN-NOTES §11)
 
 const PROC_SYS = "/proc/sys";
+import { filtered } from "../../pkg/sys/lists.ts";
 const NET_PREFIX = "/proc/sys/net/";
 export const ALLOWLIST_FILE = "/etc/cni/tuning/allowlist.conf";
 export const TEST_ALLOWLIST_ENV = "CNI_TUNING_TEST_ALLOWLIST";
@@ -41,7 +42,7 @@ export function readAllowlist(path: string): string[] | undefined {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw goPathError(e, path);
   }
-  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return filtered(text.split("\n").map((l) => l.trim()), (l) => l !== "");
 }
 
 /**

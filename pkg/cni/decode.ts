@@ -192,11 +192,12 @@ export type Decoded<F extends Fields> = { [K in keyof F]?: F[K] extends Decoder<
  * Unknown keys are ignored, null leaves the field unset, and a later key overwrites an earlier one.
  */
 export function struct<F extends Fields>(name: string, fields: F): Decoder<Decoded<F>> {
-  const names = Object.keys(fields);
-  const folded = new Map<string, string>();
-  for (const n of names) if (!folded.has(n.toLowerCase())) folded.set(n.toLowerCase(), n);
+  // Built on the first decode: decoders are module constants, and a chunk holds those of every plugin it may run
+  // in-process (bridge's holds host-local's, dhcp's and static's), so building them all at load cost every call.
+  let folded: Map<string, string> | undefined;
   return (v, at) => {
     if (!isJsonObject(v)) throw typeError(v, name, at);
+    folded ??= foldedNames(fields);
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(v)) {
       const field = key in fields && Object.hasOwn(fields, key) ? key : folded.get(key.toLowerCase());
@@ -205,6 +206,13 @@ export function struct<F extends Fields>(name: string, fields: F): Decoder<Decod
     }
     return out as Decoded<F>;
   };
+}
+
+/** Returns each field name by its lower-case form; the first of two that fold alike wins, as in encoding/json. */
+function foldedNames(fields: Fields): Map<string, string> {
+  const folded = new Map<string, string>();
+  for (const n of Object.keys(fields)) if (!folded.has(n.toLowerCase())) folded.set(n.toLowerCase(), n);
+  return folded;
 }
 
 /**

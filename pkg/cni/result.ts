@@ -36,10 +36,13 @@ function objects(o: Json, name: string): Json[] {
   const v = field(o, name);
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new Error(`json: cannot unmarshal ${typeof v} into Go struct field .${name} of type []`);
-  return v.filter((x) => x !== null).map((x) => {
+  const out: Json[] = [];
+  for (const x of v) {
+    if (x === null) continue;
     if (typeof x !== "object" || Array.isArray(x)) throw new Error(`json: cannot unmarshal ${typeof x} into Go struct field .${name}`);
-    return x as Json;
-  });
+    out.push(x as Json);
+  }
+  return out;
 }
 
 function readCIDR(text: string | undefined): string {

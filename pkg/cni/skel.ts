@@ -15,6 +15,7 @@ import { fileId } from "../sys/file-id.ts";
 import { concatBytes, readToEnd } from "../sys/fs.ts";
 import { EINTR, errno, sys } from "../sys/libc.ts";
 import { versionAtLeast } from "./version.ts";
+import { anyOf } from "../sys/lists.ts";
 
 /** Returns the config's cniVersion as written ("" when absent); throws CniError 6 when it is not a string. */
 export function declaredVersion(stdin: Uint8Array): string {
@@ -78,7 +79,7 @@ function parseGate(a: string, b: string): boolean {
 /** CHECK, GC and STATUS need a config version of at least `min`, and a plugin version at least the config's. */
 function checkGate(verb: string, min: string, version: string, plugin: Plugin): void {
   if (!parseGate(version, min)) throw new CniError(ERR_INCOMPATIBLE_CNI_VERSION, `config version does not allow ${verb}`);
-  if (!plugin.versions.some((pv) => parseGate(pv, version))) {
+  if (!anyOf(plugin.versions, (pv) => parseGate(pv, version))) {
     throw new CniError(ERR_INCOMPATIBLE_CNI_VERSION, `plugin version does not allow ${verb}`);
   }
   checkSupported(version, plugin);

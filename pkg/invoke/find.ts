@@ -1,12 +1,13 @@
 // pkg/invoke/find.ts: locate a plugin binary on CNI_PATH the way libcni's invoke.FindInPath does.
 import { statSync } from "../sys/fs.ts"; // libc: node:fs costs ~2.5 ms to load, on every delegating call
+import { filtered } from "../sys/lists.ts";
 
 /** Returns the first `<dir>/<type>` that is a regular file; throws upstream's errors for bad names or no match. */
 export function findInPath(type: string, cniPath: string): string {
   if (type === "") throw new Error("no plugin name provided"); // upstream text
   // A type with a slash could name any binary on the host (CVE-2021-20206).
   if (type.includes("/")) throw new Error(`invalid plugin name: ${type}`); // upstream text
-  const dirs = cniPath.split(":").filter((d) => d !== "");
+  const dirs = filtered(cniPath.split(":"), (d) => d !== "");
   if (dirs.length === 0) throw new Error("no paths provided"); // upstream text
   for (const dir of dirs) {
     const candidate = `${dir}/${type}`;

@@ -6,6 +6,7 @@ import { listAddrs } from "./address.ts";
 import { isGlobalUnicast, type IPNet } from "./cidr.ts";
 import { delLink, getLinkByName, type Link } from "./link.ts";
 import { isNotFound, openRouteSocket } from "./nl/socket.ts";
+import { filtered } from "../sys/lists.ts";
 
 /**
  * Deletes the link named ifname in the calling thread's netns (a veth takes its peer along) and returns its global
@@ -32,7 +33,7 @@ function findLinkAddrs(ifname: string): FoundLink | undefined {
     if (isNotFound(e)) return undefined;
     throw new Error(`failed to lookup ${JSON.stringify(ifname)}: ${(e as Error).message}`, { cause: e }); // upstream text
   }
-  const addrs = listAddrs(sock, { index: link.index }).filter((a) => isGlobalUnicast(a.ip)).map((a) => ({ ip: a.ip, prefix: a.prefix }));
+  const addrs = filtered(listAddrs(sock, { index: link.index }), (a) => isGlobalUnicast(a.ip)).map((a) => ({ ip: a.ip, prefix: a.prefix }));
   return { index: link.index, addrs };
 }
 

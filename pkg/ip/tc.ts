@@ -15,6 +15,7 @@ import type { NetlinkSocket } from "./nl/socket.ts";
 import { readFileSync } from "../sys/fs.ts";
 import { NlWriter } from "./nl/writer.ts";
 import { isHexDigits } from "../text/ascii.ts";
+import { allOf, filtered } from "../sys/lists.ts";
 
 // ---- constants, under the kernel's names ----------------------------------------------------------------------
 
@@ -242,7 +243,7 @@ const QDISC_KINDS: { [K in QdiscSpec["kind"]]: QdiscEncoder<Extract<QdiscSpec, {
 function u32Bytes(a: Uint32Array): Uint8Array {
   const b = new Uint8Array(a.length * 4);
   const v = new DataView(b.buffer);
-  a.forEach((x, i) => v.setUint32(i * 4, x, true));
+  for (let i = 0; i < a.length; i++) v.setUint32(i * 4, a[i]!, true);
   return b;
 }
 
@@ -334,7 +335,7 @@ export function parseQdisc(payload: Uint8Array): Qdisc {
 /** Returns the qdiscs of one device (index > 0) or of all, in the kernel's order (root first, then ingress). */
 export function listQdiscs(sock: NetlinkSocket, index = 0): Qdisc[] {
   const all = sock.dump(encodeListQdiscs(sock.nextSeq(), index)).map(parseQdisc);
-  return index > 0 ? all.filter((q) => q.index === index) : all;
+  return index > 0 ? filtered(all, (q) => q.index === index) : all;
 }
 
 /** Creates a qdisc; throws NetlinkError (EEXIST when the device already has one there). */
@@ -389,13 +390,14 @@ function u32SelBytes(keys: U32Key[]): Uint8Array {
   // tc sets TC_U32_TERMINAL when the filter has a classid or an action, which is every filter this file writes.
   v.setUint8(0, TC_U32_TERMINAL);
   v.setUint8(2, keys.length);
-  keys.forEach((k, i) => {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
     const o = U32_SEL_LEN + i * U32_KEY_LEN;
     v.setUint32(o, k.mask >>> 0, false);
     v.setUint32(o + 4, k.val >>> 0, false);
     v.setInt32(o + 8, k.off, true);
     v.setInt32(o + 12, k.offmask ?? 0, true);
-  });
+  }
   return b;
 }
 
@@ -426,14 +428,15 @@ export function encodeNewFilter(seq: number, spec: U32FilterSpec): Uint8Array {
   if (spec.classid !== undefined) w.u32(TCA_U32_CLASSID, spec.classid);
   if (spec.actions.length > 0) {
     const acts = w.beginNest(TCA_U32_ACT);
-    spec.actions.forEach((a, i) => {
+    for (let i = 0; i < spec.actions.length; i++) {
+      const a = spec.actions[i]!;
       const one = w.beginNest(i + 1);
       w.strz(TCA_ACT_KIND, a.kind);
       const ao = w.beginNest(TCA_ACT_OPTIONS | NLA_F_NESTED);
       w.bytes(TCA_MIRRED_PARMS, mirredBytes(a));
       w.endNest(ao);
       w.endNest(one);
-    });
+    }
     w.endNest(acts);
   }
   w.bytes(TCA_U32_SEL, u32SelBytes(spec.keys));
@@ -527,7 +530,8 @@ export function parseFilter(payload: Uint8Array): Filter {
 
 /** Returns the filters under one qdisc of a device (none when that qdisc does not exist). */
 export function listFilters(sock: NetlinkSocket, index: number, parent: number): Filter[] {
-  return sock.dump(encodeListFilters(sock.nextSeq(), index, parent)).map(parseFilter).filter((f) => f.index === index);
+  const all = sock.dump(encodeListFilters(sock.nextSeq(), index, parent)).map(parseFilter);
+  return filtered(all, (f) => f.index === index);
 }
 
 /** Creates a filter; throws NetlinkError (ENOENT/EINVAL when the parent qdisc is missing, EEXIST on a clash). */
@@ -544,7 +548,7 @@ export function addFilter(sock: NetlinkSocket, spec: U32FilterSpec): void {
  */
 export function parsePsched(text: string): number {
   const parts = text.trim().split(" ");
-  if (parts.length < 4 || !parts.slice(0, 4).every((p) => isHexDigits(p, 1, 8))) {
+  if (parts.length < 4 || !allOf(parts.slice(0, 4), (p) => isHexDigits(p, 1, 8))) {
     throw new Error(`unexpected /proc/net/psched content ${JSON.stringify(text)}`);
   }
   let [t2us, us2t, clockRes] = parts.slice(0, 3).map((p) => parseInt(p, 16)) as [number, number, number];

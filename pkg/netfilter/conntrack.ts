@@ -14,6 +14,7 @@ import { fileId } from "../sys/file-id.ts";
 import { readFileSync } from "../sys/fs.ts";
 import { isDigitCode } from "../text/ascii.ts";
 import { NETLINK_NETFILTER, NFNETLINK_V0 } from "./nfnetlink.ts";
+import { filtered } from "../sys/lists.ts";
 
 const NFNL_SUBSYS_CTNETLINK = 1;
 const IPCTNL_MSG_CT_GET = 1;
@@ -206,7 +207,7 @@ function mayHold(sock: NetlinkSocket, family: 4 | 6, proto: number, ports: Set<n
 export function parseProcConntrack(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split("\n")) {
-    const f = line.split(" ").filter((w) => w !== ""); // fields are separated by runs of spaces
+    const f = filtered(line.split(" "), (w) => w !== ""); // fields are separated by runs of spaces
     const family = f[0] === "ipv4" ? 4 : f[0] === "ipv6" ? 6 : undefined;
     const port = dport(line);
     if (family === undefined || f[3] === undefined || port === undefined) continue;

@@ -11,6 +11,7 @@ import {
 import { chainInKernel, teardownChainsInKernel } from "./nft-chains.ts";
 import { applyNftBatch, isNftUsable, nftQuote, readNftTable, type NftTable } from "./nftables.ts";
 import { chainName, goQuote, ipMasqComment, nftMasqComment, nftMasqCommentPrefix, nftMasqNetworkPrefix } from "./names.ts";
+import { filtered } from "../sys/lists.ts";
 
 export type MasqBackend = "iptables" | "nftables";
 
@@ -82,7 +83,7 @@ function planIptablesSetup(a: MasqAttachment, family: IpFamily): string[] {
   const chain = chainName(a.network, a.containerId); // upstream quirk: the iptables backend ignores ifname
   const comment = ipMasqComment(a.network, a.containerId);
   const state = chainInKernel(family, "nat", chain) === false ? emptyTable("nat") : readIptablesTable(family, "nat");
-  return iptablesSetupLines(state, chain, comment, a.ips.filter((n) => familyOf(n) === family));
+  return iptablesSetupLines(state, chain, comment, filtered(a.ips, (n) => familyOf(n) === family));
 }
 
 /**
@@ -127,7 +128,7 @@ export function gcIPMasq(network: string, valid: MasqAttachmentRef[]): void {
     const state = readNftTable(MASQ_TABLE_FAMILY, MASQ_TABLE);
     const keep = new Set(valid.map((v) => storedNftComment(nftMasqComment(network, v.ifname, v.containerId))));
     const prefix = nftMasqNetworkPrefix(network) + "-";
-    const handles = masqRules(state).filter((r) => r.comment!.startsWith(prefix) && !keep.has(r.comment!)).map((r) => r.handle);
+    const handles = filtered(masqRules(state), (r) => r.comment!.startsWith(prefix) && !keep.has(r.comment!)).map((r) => r.handle);
     applyNftBatch(nftDeleteBatch(handles));
   });
   throwCollected(errors);
@@ -164,7 +165,7 @@ export function iptablesSetupLines(state: IptablesTable, chain: string, comment:
  */
 export function iptablesTeardownLines(state: IptablesTable, chains: string[]): string[] {
   const doomed = new Set(chains);
-  const lines = state.rules.filter((r) => !doomed.has(r.chain) && doomed.has(ruleTarget(r) ?? "")).map(deleteLine);
+  const lines = filtered(state.rules, (r) => !doomed.has(r.chain) && doomed.has(ruleTarget(r) ?? "")).map(deleteLine);
   for (const c of chains) if (state.chains.has(c)) lines.push(`-F ${c}`, `-X ${c}`);
   return lines;
 }
@@ -217,11 +218,11 @@ function nftDeleteBatch(handles: number[]): string {
 }
 
 function masqRules(state: NftTable | undefined) {
-  return (state?.rules ?? []).filter((r) => r.chain === MASQ_CHAIN && r.comment !== undefined);
+  return filtered(state?.rules ?? [], (r) => r.chain === MASQ_CHAIN && r.comment !== undefined);
 }
 
 function instanceRules(state: NftTable | undefined, prefix: string): number[] {
-  return masqRules(state).filter((r) => r.comment!.startsWith(prefix)).map((r) => r.handle);
+  return filtered(masqRules(state), (r) => r.comment!.startsWith(prefix)).map((r) => r.handle);
 }
 
 // nft keeps a comment's text between the quotes as written, so what it stores is Go's %q text without the quotes.

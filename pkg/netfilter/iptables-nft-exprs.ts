@@ -6,7 +6,7 @@
 // byte): the address and protocol part first (protocol, source, destination), then the matches in command-line
 // order, a counter, and the target. A shape not listed here yields undefined, and the caller uses the tools.
 import { ipBytes, parseCIDR, parseIP } from "../ip/cidr.ts";
-import { setU16be, setU16le, setU32be, setU32le } from "../sys/bytes.ts";
+import { sameBytes, setU16be, setU16le, setU32be, setU32le } from "../sys/bytes.ts";
 import { concatBytes } from "../sys/fs.ts";
 import { splitRestoreArgs, type IpFamily } from "./iptables.ts";
 import { NFT_JUMP, NFTA_DATA_VERDICT, NFTA_VERDICT_CHAIN, NFTA_VERDICT_CODE } from "./nfnetlink.ts";
@@ -106,7 +106,8 @@ function addressMatch(family: IpFamily, dst: boolean, cidr: string, invert: bool
   const offset = family === 4 ? (dst ? 16 : 12) : dst ? 24 : 8;
   const mask = new Uint8Array(size);
   for (let i = 0; i < size; i++) mask[i] = 0xff & (0xff << Math.max(0, Math.min(8, 8 - (net.prefix - 8 * i))));
-  const addr = ipBytes(net.ip).map((b, i) => b & mask[i]!);
+  const addr = ipBytes(net.ip);
+  for (let i = 0; i < size; i++) addr[i] = addr[i]! & mask[i]!;
   const op = invert ? NFT_CMP_NEQ : NFT_CMP_EQ;
   if (net.prefix % 8 === 0) return [payload(NFT_PAYLOAD_NETWORK, offset, net.prefix / 8), cmp(op, addr.subarray(0, net.prefix / 8))];
   return [payload(NFT_PAYLOAD_NETWORK, offset, size), bitwise(mask), cmp(op, addr)];
@@ -143,12 +144,12 @@ function commentInfo(text: string): Uint8Array | undefined {
 
 function multiportInfo(list: string | undefined): Uint8Array | undefined {
   const ports = (list ?? "").split(",").map(parsePort);
-  if (ports.length === 0 || ports.length > MULTIPORT_MAX || ports.some((p) => p === undefined)) return undefined;
+  if (ports.length === 0 || ports.length > MULTIPORT_MAX || ports.includes(undefined)) return undefined;
   const info = new Uint8Array(2 + 2 * MULTIPORT_MAX + MULTIPORT_MAX + 1); // flags, count, ports, pflags, invert: 48
   const v = new DataView(info.buffer);
   info[0] = MULTIPORT_DESTINATION;
   info[1] = ports.length;
-  ports.forEach((p, i) => v.setUint16(2 + 2 * i, p!, true));
+  for (let i = 0; i < ports.length; i++) v.setUint16(2 + 2 * i, ports[i]!, true);
   return info;
 }
 
@@ -295,7 +296,7 @@ export function sameExprs(a: NftExpr[], b: NftExpr[]): boolean {
     for (let j = 0; j < x.data.length; j++) {
       const [tx, bx] = x.data[j]!;
       const [ty, by] = y.data[j]!;
-      if (tx !== ty || bx.length !== by.length || bx.some((v, k) => v !== by[k])) return false;
+      if (tx !== ty || !sameBytes(bx, by)) return false;
     }
   }
   return true;

@@ -21,6 +21,7 @@ import {
   NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, NFTA_EXPR_DATA,
   NFTA_EXPR_NAME, NFTA_LIST_ELEM, NFTA_RULE_CHAIN, NFTA_RULE_EXPRESSIONS, NFTA_RULE_TABLE,
 } from "./nfnetlink.ts";
+import { anyOf } from "../sys/lists.ts";
 
 const NFT_MSG_NEWCHAIN = 3;
 const NFT_MSG_NEWRULE = 6;
@@ -67,7 +68,7 @@ export function ruleInKernel(family: IpFamily, rules: KernelRules | null | undef
   const want = iptablesRuleExprs(family, args);
   if (!want || !rules) return undefined;
   const size = encodeExprList(want).length;
-  return rules.some((r) => r.length === size && sameExprs(decodeExprs(r), want));
+  return anyOf(rules, (r) => r.length === size && sameExprs(decodeExprs(r), want));
 }
 
 /** Returns the NFTA_RULE_EXPRESSIONS payload for the expressions, laid out as the kernel dumps it. */

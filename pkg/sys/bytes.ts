@@ -48,3 +48,10 @@ export function hexBytes(b: Uint8Array, sep = ""): string {
   return s;
 }
 const HEX_DIGITS = "0123456789abcdef";
+
+/** Returns whether a and b hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

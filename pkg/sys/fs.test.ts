@@ -40,6 +40,18 @@ test("write, read back as bytes, utf8 and latin1; mode before umask; truncating 
   expect(files.readFileSync(`${d}/big`, "utf8")).toBe(big);
 });
 
+test("overwrite: creates with mode, then leaves exactly the new bytes whether they are shorter or longer", () => {
+  const d = tempDir();
+  files.overwriteFileSync(`${d}/ip`, "10.213.0.10", { mode: 0o600 });
+  expect(node.statSync(`${d}/ip`).mode & 0o777).toBe(0o600 & ~process.umask());
+  expect(node.readFileSync(`${d}/ip`, "utf8")).toBe("10.213.0.10");
+  files.overwriteFileSync(`${d}/ip`, "10.213.0.9");
+  expect(node.readFileSync(`${d}/ip`, "utf8")).toBe("10.213.0.9");
+  files.overwriteFileSync(`${d}/ip`, "fd00::1:2:3:4:5");
+  expect(node.readFileSync(`${d}/ip`, "utf8")).toBe("fd00::1:2:3:4:5");
+  expect(node.statSync(`${d}/ip`).mode & 0o777).toBe(0o600 & ~process.umask()); // an existing file keeps its mode
+});
+
 test("errors carry node's code, negative errno, syscall and path, and word as node's", () => {
   const d = tempDir();
   for (const [ours, theirs] of [

@@ -8,6 +8,7 @@
 import type { Pointer } from "bun:ffi";
 import { ffi } from "./ffi.ts";
 import { cstr, describeErrno, EEXIST, EINTR, ENOENT, errno, errnoLocation, sys } from "./libc.ts";
+import { totalLength } from "./lists.ts";
 
 export const constants = {
   O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 0o100, O_EXCL: 0o200, O_TRUNC: 0o1000, O_APPEND: 0o2000,
@@ -106,7 +107,7 @@ export function readToEnd(read: (into: Uint8Array) => number, first = 4096): Uin
 /** Returns the chunks as one array (the one chunk itself when there is only one). */
 export function concatBytes(chunks: Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  const out = new Uint8Array(totalLength(chunks));
   let off = 0;
   for (const c of chunks) {
     out.set(c, off);
@@ -133,6 +134,22 @@ export function writeFileSync(path: string, data: string | Uint8Array, options: 
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, options.mode ?? 0o666);
   try {
     writeSync(fd, data);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes data over the start of a file and cuts the file to data's length, creating it with mode (before umask) when
+ * missing: the same file as writeFileSync leaves, without O_TRUNC. Truncating to zero frees the file's block and the
+ * write allocates one again; on ext4 mounted with `discard` and no journal each free is a synchronous TRIM, ~0.2 ms
+ * per rewrite on the build machine. For small files rewritten under a lock, so no reader sees the in-between bytes.
+ */
+export function overwriteFileSync(path: string, data: string | Uint8Array, options: { mode?: number } = {}): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, options.mode ?? 0o666);
+  try {
+    const n = writeSync(fd, data);
+    retry(() => sys().ftruncate(fd, n), "ftruncate", path);
   } finally {
     closeSync(fd);
   }

@@ -29,6 +29,7 @@ const SYMBOLS = {
   unlink: { args: ["ptr"], returns: "i32" },
   rename: { args: ["ptr", "ptr"], returns: "i32" },
   fsync: { args: ["i32"], returns: "i32" },
+  ftruncate: { args: ["i32", "i64"], returns: "i32" },
   statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
   fdopendir: { args: ["i32"], returns: "ptr" },
   readdir: { args: ["ptr"], returns: "ptr" },

@@ -1,5 +1,6 @@
 // pkg/sys/path.ts: slash-path helpers with Go's path.Clean/path.Join rules, so the plugins build the same file names
 // as the Go ones do, without loading node:path (~0.7 ms and ~2 MiB in a compiled binary, BUN-NOTES §11).
+import { filtered } from "./lists.ts";
 
 /** Returns p cleaned as Go's path.Clean: no empty or "." parts, ".." eats the part before it (never past "/"). */
 export function cleanPath(p: string): string {
@@ -17,7 +18,7 @@ export function cleanPath(p: string): string {
 
 /** Returns the parts joined with "/" and cleaned (Go's path.Join); empty parts are skipped. */
 export function joinPath(...parts: string[]): string {
-  const nonEmpty = parts.filter((p) => p !== "");
+  const nonEmpty = filtered(parts, (p) => p !== "");
   return nonEmpty.length === 0 ? "" : cleanPath(nonEmpty.join("/"));
 }
 

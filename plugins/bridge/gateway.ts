@@ -11,6 +11,7 @@ import { setupVeth } from "../../pkg/ip/veth.ts";
 import type { NetNS } from "../../pkg/ns/netns.ts";
 import { EEXIST } from "../../pkg/sys/libc.ts";
 import { setupPort } from "./port.ts";
+import { anyOf } from "../../pkg/sys/lists.ts";
 
 const q = JSON.stringify;
 const msg = (e: unknown) => (e as Error).message;
@@ -35,7 +36,7 @@ export function calcGateways(result: Result, isGW: boolean, isDefaultGW: boolean
     ipc.interface = 2;
     if (!ipc.gateway && isGW) ipc.gateway = formatIP(addToIP(networkOf(addr), 1n));
     if (isDefaultGW && !gws.defaultRouteFound) {
-      gws.defaultRouteFound = (result.routes ?? []).some((r) => {
+      gws.defaultRouteFound = anyOf(result.routes ?? [], (r) => {
         const dst = parseCIDR(r.dst);
         return r.gw !== undefined && dst !== undefined && dst.ip.family === addr.ip.family && dst.prefix === 0 && dst.ip.value === 0n;
       });

@@ -158,7 +158,8 @@ const PORT_UP_RETRIES_MS = [0, 50, 500, 1000, 1000];
 
 /** Returns the host end once its operstate is UP; throws `bridge port in error state: <state>` after ~2.5 s. */
 export async function waitPortUp(sock: NetlinkSocket, name: string): Promise<Link> {
-  for (const [i, ms] of PORT_UP_RETRIES_MS.entries()) {
+  for (let i = 0; i < PORT_UP_RETRIES_MS.length; i++) {
+    const ms = PORT_UP_RETRIES_MS[i]!;
     if (ms > 0) await Bun.sleep(ms);
     const link = getLinkByName(sock, name);
     if (link.operState === "up") return link;

@@ -10,6 +10,7 @@ import {
 } from "./consts.ts";
 import { parseDone, parseError, parseMessages, type NlMessage } from "./reader.ts";
 import { withSeq } from "./writer.ts";
+import { totalLength } from "../../sys/lists.ts";
 
 /** The kernel refused a request: op names it ("RTM_NEWLINK"), errno is positive, extAck is the kernel's own words. */
 export class NetlinkError extends Error {
@@ -243,7 +244,7 @@ export class NetlinkSocket {
    * message that asked for none (the kernel refusing the batch itself) ends the wait at once.
    */
   requestBatch(msgs: Uint8Array[], op: string): void {
-    const buf = new Uint8Array(msgs.reduce((n, m) => n + m.length, 0));
+    const buf = new Uint8Array(totalLength(msgs));
     const awaited = new Set<number>();
     const all = new Set<number>();
     let off = 0;
