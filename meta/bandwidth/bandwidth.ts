@@ -241,7 +241,7 @@ function ourHostQdiscs(hostSock: NetlinkSocket, args: CmdArgs, ifb: Link | undef
   if (root?.kind === "tbf" && root.handle === TBF_HANDLE) out.push({ index: host.index, parent: TC_H_ROOT, handle: TBF_HANDLE });
   if (!ifb || !anyOf(qdiscs, (q) => q.kind === "ingress" && q.handle === INGRESS_HANDLE)) return out;
   const filters = listFilters(hostSock, host.index, INGRESS_HANDLE);
-  const actions = [];
+  const actions: (typeof filters)[number]["actions"] = [];
   for (const f of filters) actions.push(...f.actions);
   const ours = actions.length > 0 && allOf(filters, (f) => f.kind === "u32") && allOf(actions, (a) => a.mirred?.ifindex === ifb.index);
   if (ours) out.push({ index: host.index, parent: TC_H_INGRESS, handle: INGRESS_HANDLE, kind: "ingress" });
