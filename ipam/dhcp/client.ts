@@ -10,7 +10,7 @@ import { IFF_UP } from "../../pkg/ip/nl/consts.ts";
 import { NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import {
   BOOTREPLY, decodeMessage, decodeUdpFrame, DHCPACK, DHCPNAK, DHCPOFFER, discover, encodeMessage, encodeUdpFrame,
-  messageType, OPT_MESSAGE, OPT_SERVER_ID, releaseFromAck, renewFromAck, requestFromOffer, sameBytes, ZERO_IP,
+  messageType, OPT_MESSAGE, OPT_SERVER_ID, releaseFromAck, renewFromAck, requestFromOffer, sameOptionalBytes, ZERO_IP,
   type LeaseOptions, type Message,
 } from "./packet.ts";
 import { PacketSocket } from "./packet-socket.ts";
@@ -114,7 +114,7 @@ function nextReply(conn: Conn, xid: number): Message | undefined {
     const udp = decodeUdpFrame(pkt);
     if (!udp || udp.dst.port !== CLIENT_PORT) continue;
     const m = decodeMessage(udp.payload);
-    if (typeof m === "string" || m.op !== BOOTREPLY || m.xid !== xid || !sameBytes(m.chaddr, conn.hw)) continue;
+    if (typeof m === "string" || m.op !== BOOTREPLY || m.xid !== xid || !sameOptionalBytes(m.chaddr, conn.hw)) continue;
     return m;
   }
 }
@@ -219,7 +219,7 @@ export function acquire(place: Place, lo: LeaseOptions, broadcast: boolean, timi
     const sid = serverID(offer);
     let ack: Message;
     try {
-      ack = await sendAndRead(conn, req, (r) => sameBytes(serverID(r), sid) && [DHCPACK, DHCPNAK].includes(messageType(r)), timing, deadline, signal);
+      ack = await sendAndRead(conn, req, (r) => sameOptionalBytes(serverID(r), sid) && [DHCPACK, DHCPNAK].includes(messageType(r)), timing, deadline, signal);
     } catch (e) {
       if (e instanceof StoppedError) throw e;
       throw new Error(`got an error while processing the request: ${(e as Error).message}`); // upstream text
@@ -236,7 +236,7 @@ export function renew(place: Place, lo: LeaseOptions, lease: Acquired, timing: T
     const req = renewFromAck(lease.ack, lo);
     let ack: Message;
     try {
-      ack = await sendAndRead(conn, req, (r) => sameBytes(serverID(r), lease.offerServerID) && [DHCPACK, DHCPNAK].includes(messageType(r)), timing, deadline, signal);
+      ack = await sendAndRead(conn, req, (r) => sameOptionalBytes(serverID(r), lease.offerServerID) && [DHCPACK, DHCPNAK].includes(messageType(r)), timing, deadline, signal);
     } catch (e) {
       if (e instanceof StoppedError) throw e;
       throw new Error(`got an error while processing the request: ${(e as Error).message}`); // upstream text

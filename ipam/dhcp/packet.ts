@@ -3,6 +3,7 @@
 // (insomniacslk/dhcp nclient4: NewDiscovery, NewRequestFromOffer, NewRenewFromAck, NewReleaseFromACK), so a server
 // sees the same options from ours as from the Go daemon: later values replace earlier ones per code, and options
 // go out sorted by code.
+import { sameBytes } from "../../pkg/sys/bytes.ts";
 
 export const BOOTREQUEST = 1;
 export const BOOTREPLY = 2;
@@ -277,10 +278,8 @@ export function optionSeconds(m: Message, code: number): number | undefined {
 }
 
 /** Returns whether two optional byte strings are both absent or equal (net.IP.Equal on the server ids). */
-export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  const x = a ?? new Uint8Array(0);
-  const y = b ?? new Uint8Array(0);
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+export function sameOptionalBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return sameBytes(a ?? new Uint8Array(0), b ?? new Uint8Array(0));
 }
 
 /** Returns dotted-quad text of 4 bytes. */
