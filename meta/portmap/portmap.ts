@@ -168,17 +168,17 @@ async function del(args: CmdArgs): Promise<void> {
 function unforwardIptables(conf: PortMapConf, containerId: string): void {
   const chains = [dnatChainName(conf.name, containerId), oldSnatChainName(conf.name, containerId)];
   const unusable: string[] = [];
-  const errors: Error[] = [];
+  let failure: Error | undefined;
   for (const family of [4, 6] as IpFamily[]) {
     try {
       if (teardownChainsInKernel(family, "nat", chains)) continue; // iptables-nft: in-process, no tools
       applyWithRetry(family, (state) => iptablesTeardownLines(state, chains));
     } catch (e) {
       if (e instanceof NetfilterUnavailableError) unusable.push(`(${family === 4 ? "iptables" : "ip6tables"}) ${e.message}`);
-      else errors.push(new Error(`could not teardown ipv${family} dnat: ${(e as Error).message}`, { cause: e })); // upstream text
+      else failure ??= new Error(`could not teardown ipv${family} dnat: ${(e as Error).message}`, { cause: e }); // upstream text
     }
   }
-  if (errors.length > 0) throw errors[0];
+  if (failure) throw failure;
   if (unusable.length === 2) throw new Error(`neither iptables nor ip6tables is usable, ${unusable.join(", ")}`); // upstream text
 }
 

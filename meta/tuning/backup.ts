@@ -4,11 +4,11 @@
 // changed.
 import { any, bool, decodeRoot, int, parseJSON, str, struct } from "../../pkg/cni/decode.ts";
 import {
-  isAllmulti, setLinkAllmulti, setLinkMAC, setLinkMTU, setLinkPromisc, setLinkTxQLen, type Link,
+  formatMAC, isAllmulti, setLinkAllmulti, setLinkMAC, setLinkMTU, setLinkPromisc, setLinkTxQLen, type Link,
 } from "../../pkg/ip/link.ts";
 import type { NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { goNetlinkText, goPathError, joinPath } from "./go-compat.ts";
-import { formatHardwareAddr, parseHardwareAddr } from "./mac.ts";
+import { parseHardwareAddr } from "./mac.ts";
 import * as files from "../../pkg/sys/fs.ts"; // libc: node:fs costs ~2.5 ms and ~3.4 MiB to load (BUN-NOTES §11)
 
 /** The pre-ADD values of the attributes ADD changes (upstream configToRestore); absent ones are not restored. */
@@ -139,7 +139,7 @@ export function restoreLink(sock: NetlinkSocket, index: number, b: Backup): stri
       } catch (e) {
         throw new Error(`invalid args ${b.mac} for MAC addr: ${(e as Error).message}`); // upstream text
       }
-      setLinkMAC(sock, index, formatHardwareAddr(bytes));
+      setLinkMAC(sock, index, formatMAC(bytes));
     });
   }
   if (b.promisc !== undefined) attempt("promiscuous mode", () => setLinkPromisc(sock, index, b.promisc!));

@@ -1,8 +1,9 @@
 // meta/tuning/mac.test.ts: MAC text as Go's net.ParseMAC accepts it. Runs anywhere, no root.
 import { expect, test } from "bun:test";
-import { formatHardwareAddr, parseHardwareAddr } from "./mac.ts";
+import { formatMAC } from "../../pkg/ip/link.ts";
+import { parseHardwareAddr } from "./mac.ts";
 
-const fmt = (s: string) => formatHardwareAddr(parseHardwareAddr(s));
+const fmt = (s: string) => formatMAC(parseHardwareAddr(s));
 
 test("the three spellings and three sizes Go accepts", () => {
   expect(fmt("AA:bb:0c:dd:ee:01")).toBe("aa:bb:0c:dd:ee:01");

@@ -1,6 +1,5 @@
 // meta/tuning/mac.ts: MAC text as Go's net.ParseMAC reads it, so the config values the Go plugin accepts are the
 // ones we accept: 6, 8 or 20 bytes written `aa:bb:…`, `aa-bb-…` (one separator throughout) or `aabb.ccdd.eeff`.
-import { hexBytes } from "../../pkg/sys/bytes.ts";
 
 const HEX2 = /^[0-9a-fA-F]{2}$/;
 
@@ -42,9 +41,4 @@ function parse(s: string): Uint8Array | undefined {
     return out;
   }
   return undefined;
-}
-
-/** Returns the colon form of a MAC's bytes ("aa:bb:cc:dd:ee:ff"), as Go's HardwareAddr.String prints it. */
-export function formatHardwareAddr(b: Uint8Array): string {
-  return hexBytes(b, ":");
 }

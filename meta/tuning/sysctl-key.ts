@@ -7,9 +7,9 @@
 import { goQuote } from "../../pkg/cni/args.ts";
 import { cleanPath, goPathError } from "./go-compat.ts";
 import * as files from "../../pkg/sys/fs.ts"; // libc: node:fs costs ~2.5 ms and ~3.4 MiB to load (BUN-NOTES §11)
+import { filtered } from "../../pkg/sys/lists.ts";
 
 const PROC_SYS = "/proc/sys";
-import { filtered } from "../../pkg/sys/lists.ts";
 const NET_PREFIX = "/proc/sys/net/";
 export const ALLOWLIST_FILE = "/etc/cni/tuning/allowlist.conf";
 export const TEST_ALLOWLIST_ENV = "CNI_TUNING_TEST_ALLOWLIST";

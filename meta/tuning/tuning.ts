@@ -11,7 +11,7 @@ import { parsePrevResult } from "../../pkg/cni/result.ts";
 import { ALL_VERSIONS, type CmdArgs, type Plugin, type Result } from "../../pkg/cni/types.ts";
 import { loadValidAttachments } from "../../pkg/cni/valid-attachments.ts";
 import {
-  getLinkByName, setLinkAllmulti, setLinkMAC, setLinkMTU, setLinkPromisc, setLinkTxQLen, isAllmulti, type Link,
+  formatMAC, getLinkByName, setLinkAllmulti, setLinkMAC, setLinkMTU, setLinkPromisc, setLinkTxQLen, isAllmulti, type Link,
 } from "../../pkg/ip/link.ts";
 import { isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { readSysctl, writeSysctl } from "../../pkg/ip/sysctl.ts";
@@ -21,7 +21,7 @@ import {
 } from "./backup.ts";
 import { changesLink, loadConf, type TuningConf } from "./config.ts";
 import { goNetlinkText, joinPath } from "./go-compat.ts";
-import { formatHardwareAddr, parseHardwareAddr } from "./mac.ts";
+import { parseHardwareAddr } from "./mac.ts";
 import { sysctlFileName, validateAllowlists } from "./sysctl-key.ts";
 import * as files from "../../pkg/sys/fs.ts";
 
@@ -67,7 +67,7 @@ function planAdd(conf: TuningConf, ifname: string): Plan {
   let mac: string | undefined;
   if (conf.mac !== "") {
     try {
-      mac = formatHardwareAddr(parseHardwareAddr(conf.mac));
+      mac = formatMAC(parseHardwareAddr(conf.mac));
     } catch (e) {
       throw new Error(`invalid args ${conf.mac} for MAC addr: ${(e as Error).message}`); // upstream text
     }

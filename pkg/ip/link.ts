@@ -60,7 +60,7 @@ export class LinkNotFoundError extends NetlinkError {
   }
 }
 
-/** Returns lowercase colon hex ("02:42:ac:11:00:02") for hardware address bytes. */
+/** Returns a MAC's bytes as lowercase colon hex ("02:42:ac:11:00:02"), as Go's HardwareAddr.String does. */
 export function formatMAC(b: Uint8Array): string {
   return hexBytes(b, ":");
 }

@@ -1,17 +1,13 @@
 import { expect, test } from "bun:test";
+import { Prng } from "../../test/support/prng.ts";
 import { allOf, anyOf, filtered, firstOf, totalLength } from "./lists.ts";
 
 // Each helper against the Array.prototype method it stands in for, over seeded random arrays (empty ones included).
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
-}
-
 test("filtered, anyOf, allOf and firstOf agree with filter, some, every and find", () => {
-  const next = lcg(7);
+  const prng = new Prng(7);
   for (let round = 0; round < 2000; round++) {
-    const xs = Array.from({ length: next() % 12 }, () => next() % 10);
-    const k = next() % 10;
+    const xs = Array.from({ length: prng.int(12) }, () => prng.int(10));
+    const k = prng.int(10);
     const pred = (x: number) => x < k;
     expect(filtered(xs, pred)).toEqual(xs.filter(pred));
     expect(anyOf(xs, pred)).toBe(xs.some(pred));
