@@ -10,13 +10,14 @@ import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadNetworkConf } from "../../pkg/libcni/conf.ts";
 import { expectError, expectSilentSuccess } from "../support/expect-run.ts";
 import { cacheEntries, hostCniState, libcniIn, reservations, writeConfs } from "../support/libcni.ts";
-import { linkIn } from "../support/link-state.ts";
+import { linkIn, vethsIn } from "../support/link-state.ts";
 import { masqChain, nftMasqPrefix } from "../support/masquerade.ts";
 import { tempNetns } from "../support/netns.ts";
 import { ipIn } from "../support/ns-exec.ts";
 import { mustSkip, OURS, runPlugin, type Run } from "../support/run-plugin.ts";
 import { cleanUpAfterAll } from "../support/sweep.ts";
 import { tempDir } from "../support/temp-dir.ts";
+import { waitFor } from "../support/wait.ts";
 
 const TAG = "gcst";
 const skip = mustSkip("gc-status integration", { tools: ["ip", "iptables-save", "ip6tables-save", "nft", "unshare"], ours: ["ptp", "bridge", "tuning", "host-local"] });
@@ -67,6 +68,8 @@ describe.skipIf(skip).each(CASES)("GC of %s with %s masquerade", (main, backend)
       using a2 = tempNetns(`${TAG}-a2`);
       await lib.addNetworkList(netA, rt("a2", a2.path));
     } // a2's netns is gone (and with it its veth): the runtime never ran DEL
+    // The kernel destroys a netns (and the veth with it) asynchronously once the last reference is gone.
+    waitFor(() => vethsIn(host).length === 1, "a2's veth to go with its netns");
     await lib.addNetworkList(netB, rt("b1", b1.path));
     rmSync(`${dirs.path}/cache/results/neta-a2-eth0`); // ...and lost its cache entry, so only the plugins' GC can help
 
