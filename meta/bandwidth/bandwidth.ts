@@ -11,6 +11,7 @@ import { Undo } from "../../pkg/cni/undo.ts";
 import {
   addLink, delLink, getLinkByIndex, getLinkByName, listLinks, setLinkAlias, setLinkUp, type Link,
 } from "../../pkg/ip/link.ts";
+import { delLinkHandedOff } from "../../pkg/ip/link-handoff.ts";
 import { isNotFound, NetlinkError, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import {
   addFilter, addQdisc, delQdisc, listFilters, listQdiscs, readTickInUsec, TC_H_INGRESS, TC_H_ROOT, type Qdisc,
@@ -203,7 +204,7 @@ function del(args: CmdArgs): void {
   }
   if (ifb) {
     try {
-      delLink(hostSock, ifb.index);
+      delLinkHandedOff(hostSock, ifb.index); // returns once the ifb is unlisted, not after the kernel's teardown
     } catch (e) {
       if (!isNotFound(e)) errors.push(`failed to delete ${JSON.stringify(name)}: ${goNetlinkText(e)}`); // upstream text
     }

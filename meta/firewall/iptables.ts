@@ -6,7 +6,8 @@
 // the chain after our read (a `:chain` line would instead flush it under --noflush). A failed batch is planned again
 // from a fresh read, a few times, while the state keeps changing under it.
 import type { IPNet } from "../../pkg/ip/cidr.ts";
-import { findTool, NetfilterBatchError } from "../../pkg/netfilter/exec.ts";
+import { NetfilterBatchError } from "../../pkg/netfilter/exec.ts";
+import { findTool } from "../../pkg/sys/find-tool.ts";
 import { applyIptablesBatch, readIptablesTable, type IpFamily } from "../../pkg/netfilter/iptables.ts";
 import {
   addressRules, adminJump, FilterPlan, forwardJump, goRuleText, isolationRules, PRIV_CHAIN, STAGE1_CHAIN, STAGE2_CHAIN,

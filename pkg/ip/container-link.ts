@@ -4,7 +4,8 @@
 import { NetnsNotExistError, withNetns } from "../ns/netns.ts";
 import { listAddrs } from "./address.ts";
 import { isGlobalUnicast, type IPNet } from "./cidr.ts";
-import { delLink, getLinkByName, type Link } from "./link.ts";
+import { getLinkByName, type Link } from "./link.ts";
+import { delLinkHandedOff } from "./link-handoff.ts";
 import { isNotFound, openRouteSocket } from "./nl/socket.ts";
 import { filtered } from "../sys/lists.ts";
 
@@ -37,10 +38,10 @@ function findLinkAddrs(ifname: string): FoundLink | undefined {
   return { index: link.index, addrs };
 }
 
-function delFoundLink(ifname: string, index: number): void {
+function delFoundLink(ifname: string, index: number, carry?: number[]): void {
   using sock = openRouteSocket();
   try {
-    delLink(sock, index);
+    delLinkHandedOff(sock, index, carry); // returns once the link is unlisted, not after the kernel's 10-25 ms teardown
   } catch (e) {
     if (!isNotFound(e)) throw new Error(`failed to delete ${JSON.stringify(ifname)}: ${(e as Error).message}`, { cause: e }); // upstream text
   }
@@ -51,17 +52,17 @@ function delFoundLink(ifname: string, index: number): void {
  * (DEL may come after the container is gone, or twice). Call it from the host thread; it enters and leaves.
  *
  * With `beforeDelete`, the addresses are handed to it on the host thread once the link is found and before it is
- * deleted, for the netfilter teardown they identify (pkg/netfilter/ipmasq-del.ts): its commit then settles while
- * the veth delete waits on the kernel (an RCU barrier, 15-25 ms). It is not called when there is no link.
+ * deleted, for the netfilter teardown they identify (pkg/netfilter/ipmasq-del.ts); it returns the file descriptors
+ * the delete's helper is to hold as well (delLinkHandedOff's `carry`). It is not called when there is no link.
  */
-export function delContainerLink(netns: string, ifname: string, beforeDelete?: (addrs: IPNet[]) => void): IPNet[] {
+export function delContainerLink(netns: string, ifname: string, beforeDelete?: (addrs: IPNet[]) => number[]): IPNet[] {
   if (netns === "") return [];
   try {
     if (!beforeDelete) return withNetns(netns, () => delLinkByNameAddr(ifname));
     const found = withNetns(netns, () => findLinkAddrs(ifname));
     if (!found) return [];
-    beforeDelete(found.addrs);
-    withNetns(netns, () => delFoundLink(ifname, found.index));
+    const carry = beforeDelete(found.addrs);
+    withNetns(netns, () => delFoundLink(ifname, found.index, carry));
     return found.addrs;
   } catch (e) {
     if (e instanceof NetnsNotExistError) return [];

@@ -1,5 +1,6 @@
-// pkg/netfilter/exec.ts: find and run the system's netfilter tools synchronously. A child is forked from the calling
+// pkg/netfilter/exec.ts: run the system's netfilter tools synchronously. A child is forked from the calling
 // thread, so it acts on the netns that thread is in (BUN-NOTES §2): callers may run these inside withNetns.
+import { findTool } from "../sys/find-tool.ts";
 
 /** The tool is missing or cannot be used here (no binary, or it cannot even read state); DEL ignores this backend. */
 export class NetfilterUnavailableError extends Error {
@@ -16,19 +17,6 @@ export interface ToolRun {
   stderr: string;
 }
 
-// Runtimes may exec plugins with a short PATH; the sbin directories are where Debian, Fedora and Alpine put the tools.
-const FALLBACK_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"];
-const found = new Map<string, string | null>();
-
-/** Returns the absolute path of a tool, from PATH or the usual sbin directories, or null when there is none. */
-export function findTool(name: string): string | null {
-  let path = found.get(name);
-  if (path === undefined) {
-    path = Bun.which(name) ?? Bun.which(name, { PATH: FALLBACK_DIRS.join(":") });
-    found.set(name, path);
-  }
-  return path;
-}
 
 let changes = 0;
 

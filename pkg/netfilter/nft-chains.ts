@@ -12,7 +12,8 @@ import { FfiNetlinkTransport, hasErrno, NetlinkSocket } from "../ip/nl/socket.ts
 import { NlWriter } from "../ip/nl/writer.ts";
 import { cstr, EBUSY, ENOENT, sys } from "../sys/libc.ts";
 import { fileId } from "../sys/file-id.ts";
-import { findTool, noteNetfilterChange } from "./exec.ts";
+import { noteNetfilterChange } from "./exec.ts";
+import { findTool } from "../sys/find-tool.ts";
 import { nftTableExists } from "./nft-netlink.ts";
 import {
   NETLINK_NETFILTER, NFNETLINK_V0, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFT_GOTO, NFT_JUMP,
@@ -173,27 +174,38 @@ function resolvesToNft(family: IpFamily): boolean {
 // One nfnetlink socket per process serves every in-process question, teardown and rule addition (nft-iptables-rules.ts)
 // in a netns; it stays open, reused by the next call in the same netns, until process exit. Closing
 // any netfilter socket while the kernel still destroys what a commit deleted waits for that (an RCU grace period,
-// ~8-20 ms); a plugin that deletes a veth after its teardown (bridge, ptp) finds that work long done by exit time.
+// ~8-20 ms), so a plugin hands the socket to a helper process that outlives it (handOffTeardownSocket).
 // Callers do their other netfilter socket work (conntrack, nft table checks) before the teardown for the same reason.
 let lingering: { sock: NetlinkSocket; netns: string | undefined; deleted?: boolean } | undefined;
+
+/** How long handOffTeardownSocket's helper sleeps: hundreds of times what it has to outlast, and no longer. */
+export const TEARDOWN_HELPER_SECONDS = "0.5";
 
 /**
  * Lets the process end without waiting for the kernel to destroy what the last teardown deleted: the teardown
  * socket's last reference goes to a short-lived helper (`sleep`, its stdio closed), whose exit then pays that wait
- * (~7 ms here) where no runtime waits for it. For a plugin whose teardown is its last step (portmap DEL); no-op when
- * nothing was deleted or no helper can start, the wait is then the process's own, as before.
+ * (~7 ms here) where no runtime waits for it. The helper only has to outlive this process, which ends a millisecond
+ * or two later (were it slower, it would pay the wait itself, as before). For a plugin whose teardown is its last
+ * step (portmap DEL); no-op when nothing was deleted or no helper can start.
  */
 export function handOffTeardownSocket(): void {
-  if (!lingering?.deleted) return;
+  const fd = teardownSocketToHandOff();
+  if (fd === undefined) return;
   const sleep = findTool("sleep");
   if (sleep === null) return;
-  const fd = lingering.sock.fd;
-  if (fd === undefined) return;
   try {
-    Bun.spawn([sleep, "1"], { stdio: ["ignore", "ignore", "ignore", fd] }).unref();
+    Bun.spawn([sleep, TEARDOWN_HELPER_SECONDS], { stdio: ["ignore", "ignore", "ignore", fd] }).unref();
   } catch {
     // no helper: the process waits at exit instead
   }
+}
+
+/**
+ * Returns the teardown socket's fd when the last teardown deleted something, for a helper process to hold past this
+ * process's exit (handOffTeardownSocket, or the helper of a link delete: pkg/ip/link-handoff.ts); else undefined.
+ */
+export function teardownSocketToHandOff(): number | undefined {
+  return lingering?.deleted ? lingering.sock.fd : undefined;
 }
 
 /** Returns the process's nfnetlink socket for the calling thread's netns (the lingering one), or undefined when none opens. */

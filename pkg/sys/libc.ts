@@ -69,6 +69,7 @@ export const ETXTBSY = 26;
 export const ENOTSUP = 95;
 export const EOPNOTSUPP = 95;
 export const EADDRNOTAVAIL = 99;
+export const ENOBUFS = 105;
 export const ESRCH = 3;
 
 /** A failed system call: the call's name, errno and libc's text for it. */

@@ -17,7 +17,7 @@ import {
 } from "../support/portmap.ts";
 import { printed } from "../support/result.ts";
 import { cniEnv, OURS, runPlugin, spawnPlugin, type Run } from "../support/run-plugin.ts";
-import { iptablesIsNft } from "../../pkg/netfilter/nft-chains.ts";
+import { iptablesIsNft, TEARDOWN_HELPER_SECONDS } from "../../pkg/netfilter/nft-chains.ts";
 import { dnatChainName } from "../../meta/portmap/iptables.ts";
 
 const TAG = "pmi";
@@ -613,11 +613,11 @@ function sysctl(ns: TempNetns, path: string): string {
   return p.stdout.toString().trim();
 }
 
-/** The pids of `sleep 1` processes (portmap DEL's socket helpers; pkg/netfilter/nft-chains.ts). */
+/** The pids of portmap DEL's socket helpers (`sleep TEARDOWN_HELPER_SECONDS`; pkg/netfilter/nft-chains.ts). */
 function sleepHelpers(): string[] {
   return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(1, 2).join() === "1" && readlinkSync(`/proc/${pid}/exe`).endsWith("/sleep");
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(1, 2).join() === TEARDOWN_HELPER_SECONDS && readlinkSync(`/proc/${pid}/exe`).endsWith("/sleep");
     } catch {
       return false;
     }

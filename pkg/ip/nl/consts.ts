@@ -14,6 +14,10 @@ export const SOCK_CLOEXEC = 0o2000000;
 export const NETLINK_ROUTE = 0;
 
 export const SOL_NETLINK = 270;
+export const SOL_SOCKET = 1;
+export const SO_RCVTIMEO = 20;
+/** The multicast group of link announcements (RTM_NEWLINK, RTM_DELLINK), as a bind() groups bit. */
+export const RTMGRP_LINK = 1;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 export const NETLINK_GET_STRICT_CHK = 12;

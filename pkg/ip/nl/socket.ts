@@ -6,7 +6,8 @@ import { withNetns, type NetNS } from "../../ns/netns.ts";
 import { describeErrno, EINTR, ENODEV, ENOENT, errno, ESRCH, sys, SyscallError } from "../../sys/libc.ts";
 import {
   AF_NETLINK, MSG_PEEK, MSG_TRUNC, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F_ACK, NLM_F_DUMP_INTR,
-  NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, RTM_NAMES, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK,
+  NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, RTM_NAMES, SO_RCVTIMEO, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK,
+  SOL_SOCKET,
 } from "./consts.ts";
 import { parseDone, parseError, parseMessages, type NlMessage } from "./reader.ts";
 import { withSeq } from "./writer.ts";
@@ -67,20 +68,23 @@ export class FfiNetlinkTransport implements NetlinkTransport {
 
   /**
    * Opens the socket in the calling thread's current netns; `protocol` is NETLINK_ROUTE unless given
-   * (NETLINK_NETFILTER for conntrack). Throws SyscallError when the kernel refuses.
+   * (NETLINK_NETFILTER for conntrack), `groups` the multicast groups it listens to (RTMGRP_* bits; none unless
+   * given). Throws SyscallError when the kernel refuses.
    */
-  constructor(protocol = NETLINK_ROUTE) {
+  constructor(protocol = NETLINK_ROUTE, groups = 0) {
     const libc = sys();
     const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw new SyscallError("socket", errno(), "AF_NETLINK");
     this.fd = fd;
     try {
       new DataView(this.kernel.buffer).setUint16(0, AF_NETLINK, true); // sockaddr_nl {family, pad, pid 0, groups 0}
+      const local = groups === 0 ? this.kernel : this.kernel.slice();
+      if (groups !== 0) new DataView(local.buffer).setUint32(8, groups, true); // nl_groups
       const one = new Int32Array([1]);
       // EXT_ACK: errors carry the kernel's text ("Unknown device type"). CAP_ACK: errors do not echo our request back.
       this.sockopt(NETLINK_EXT_ACK, one);
       this.sockopt(NETLINK_CAP_ACK, one);
-      if (libc.bind(fd, this.kernel, SOCKADDR_NL_LEN) < 0) throw new SyscallError("bind", errno(), "AF_NETLINK");
+      if (libc.bind(fd, local, SOCKADDR_NL_LEN) < 0) throw new SyscallError("bind", errno(), "AF_NETLINK");
       const len = new Uint32Array([SOCKADDR_NL_LEN]);
       const addr = new Uint8Array(SOCKADDR_NL_LEN);
       if (libc.getsockname(fd, addr, len) < 0) throw new SyscallError("getsockname", errno());
@@ -123,6 +127,14 @@ export class FfiNetlinkTransport implements NetlinkTransport {
     if (this.closed) return;
     this.closed = true;
     sys().close(this.fd);
+  }
+
+  /** Makes each later recv give up after ms with SyscallError EAGAIN (SO_RCVTIMEO), instead of blocking for good. */
+  setRecvTimeout(ms: number): void {
+    const timeval = new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1000)]);
+    if (sys().setsockopt(this.fd, SOL_SOCKET, SO_RCVTIMEO, timeval, timeval.byteLength) < 0) {
+      throw new SyscallError("setsockopt", errno(), "SO_RCVTIMEO");
+    }
   }
 
   private sockopt(opt: number, value: Int32Array): void {
