@@ -204,7 +204,7 @@ function del(args: CmdArgs): void {
   }
   if (ifb) {
     try {
-      delLinkHandedOff(hostSock, ifb.index); // returns once the ifb is unlisted, not after the kernel's teardown
+      delLinkHandedOff(ifb.index); // this thread's netns is hostSock's; returns once the ifb is unlisted
     } catch (e) {
       if (!isNotFound(e)) errors.push(`failed to delete ${JSON.stringify(name)}: ${goNetlinkText(e)}`); // upstream text
     }

@@ -39,9 +39,8 @@ function findLinkAddrs(ifname: string): FoundLink | undefined {
 }
 
 function delFoundLink(ifname: string, index: number, carry?: number[]): void {
-  using sock = openRouteSocket();
   try {
-    delLinkHandedOff(sock, index, carry); // returns once the link is unlisted, not after the kernel's 10-25 ms teardown
+    delLinkHandedOff(index, carry); // returns once the link is unlisted, not after the kernel's 10-25 ms teardown
   } catch (e) {
     if (!isNotFound(e)) throw new Error(`failed to delete ${JSON.stringify(ifname)}: ${(e as Error).message}`, { cause: e }); // upstream text
   }

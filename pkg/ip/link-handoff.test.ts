@@ -55,7 +55,7 @@ describe.skipIf(!isRoot)("delLinkHandedOff on the real kernel (root)", () => {
     const index = getLinkByName(aSock, "ho0").index;
     expect([linkExists(aSock, "ho0"), linkExists(bSock, "ho1")]).toEqual([true, true]);
 
-    withNetns(aPath, () => delLinkHandedOff(aSock, index));
+    withNetns(aPath, () => delLinkHandedOff(index));
     expect([linkExists(aSock, "ho0"), linkExists(bSock, "ho1")]).toEqual([false, false]);
 
     const deadline = Date.now() + 10_000;
@@ -64,10 +64,9 @@ describe.skipIf(!isRoot)("delLinkHandedOff on the real kernel (root)", () => {
   });
 
   test("a link that is not there: the kernel's ENODEV, as delLink throws it", () => {
-    using aSock = openRouteSocket(aPath);
     let caught: unknown;
     try {
-      withNetns(aPath, () => delLinkHandedOff(aSock, 0x7ffffff0));
+      withNetns(aPath, () => delLinkHandedOff(0x7ffffff0));
     } catch (e) {
       caught = e;
     }

@@ -11,33 +11,38 @@ import { findTool } from "../sys/find-tool.ts";
 import { EAGAIN, ENOBUFS, SyscallError } from "../sys/libc.ts";
 import { NETLINK_ROUTE, NLMSG_ERROR, RTM_DELLINK, RTMGRP_LINK } from "./nl/consts.ts";
 import { parseError, parseMessages, readIfInfoMsg } from "./nl/reader.ts";
-import { FfiNetlinkTransport, isNotFound, NetlinkError, type NetlinkSocket } from "./nl/socket.ts";
-import { delLink, encodeDelLink, getLinkByIndex } from "./link.ts";
+import { FfiNetlinkTransport, NetlinkError, openRouteSocket } from "./nl/socket.ts";
+import { delLink, encodeDelLink, linkExists } from "./link.ts";
 
 /** How long to wait for the kernel to announce the helper's delete before deleting in-process after all. */
 const ANNOUNCE_DEADLINE_MS = 5000;
 const SEQ = 1;
 
 /**
- * Deletes link `index` of the netns `sock` belongs to, as delLink does (NetlinkError on failure, isNotFound when it
+ * Deletes link `index` of the calling thread's netns, as delLink does (NetlinkError on failure, isNotFound when it
  * is already gone), but returns once the kernel has unlisted the link rather than once it has destroyed it. `carry`
  * file descriptors are handed to the helper as well (a netfilter socket whose close would wait on the kernel the
  * same way). Without a helper (no `cat`, or it cannot start), or when no answer comes before the deadline, the
- * delete is done in-process.
+ * delete is done in-process. Every socket it uses is its own, opened here: one brought from another netns would
+ * name another link by the same index.
  */
-export function delLinkHandedOff(sock: NetlinkSocket, index: number, carry: number[] = []): void {
+export function delLinkHandedOff(index: number, carry: number[] = []): void {
   const cat = findTool("cat");
-  if (cat === null) return delLink(sock, index);
-  // Opened in the calling thread's netns: the caller is where sock was opened (withNetns for a container's link).
+  if (cat === null) return delLinkHere(index);
   const shared = new FfiNetlinkTransport(NETLINK_ROUTE, RTMGRP_LINK);
   try {
     shared.setRecvTimeout(ANNOUNCE_DEADLINE_MS);
-    if (!startHelper(cat, shared.fd, encodeDelLink(SEQ, index), carry)) return delLink(sock, index);
-    if (awaitUnlisted(shared, sock, index)) return;
+    if (!startHelper(cat, shared.fd, encodeDelLink(SEQ, index), carry)) return delLinkHere(index);
+    if (awaitUnlisted(shared, index)) return;
   } finally {
     shared.close(); // the helper holds its own copy until the kernel has answered it
   }
-  delLink(sock, index); // no word in time: ours queues behind the helper's, and finds the link gone (isNotFound)
+  delLinkHere(index); // no word in time: ours queues behind the helper's, and finds the link gone (isNotFound)
+}
+
+function delLinkHere(index: number): void {
+  using sock = openRouteSocket();
+  delLink(sock, index);
 }
 
 /** Starts `cat` writing msg into the socket fd; false when it cannot start. */
@@ -57,7 +62,7 @@ function startHelper(cat: string, fd: number, msg: Uint8Array, carry: number[]):
  * Returns true once the kernel announces RTM_DELLINK for index or answers the helper's request with an ACK; throws
  * the NetlinkError it answers with instead; false when neither comes before the deadline.
  */
-function awaitUnlisted(shared: FfiNetlinkTransport, sock: NetlinkSocket, index: number): boolean {
+function awaitUnlisted(shared: FfiNetlinkTransport, index: number): boolean {
   const deadline = performance.now() + ANNOUNCE_DEADLINE_MS;
   while (performance.now() < deadline) {
     let datagram: Uint8Array;
@@ -67,7 +72,8 @@ function awaitUnlisted(shared: FfiNetlinkTransport, sock: NetlinkSocket, index: 
       if (!(e instanceof SyscallError)) throw e;
       if (e.errno === EAGAIN) return false;
       if (e.errno !== ENOBUFS) throw e;
-      if (!linkListed(sock, index)) return true; // announcements were dropped: ask instead
+      using sock = openRouteSocket();
+      if (!linkExists(sock, index)) return true; // announcements were dropped: ask instead
       continue;
     }
     for (const m of parseMessages(datagram)) {
@@ -80,14 +86,4 @@ function awaitUnlisted(shared: FfiNetlinkTransport, sock: NetlinkSocket, index: 
     }
   }
   return false;
-}
-
-function linkListed(sock: NetlinkSocket, index: number): boolean {
-  try {
-    getLinkByIndex(sock, index);
-    return true;
-  } catch (e) {
-    if (isNotFound(e)) return false;
-    throw e;
-  }
 }

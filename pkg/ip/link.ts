@@ -150,10 +150,11 @@ export function getLinkByName(sock: NetlinkSocket, name: string): Link {
   }
 }
 
-/** Returns whether a link called name exists in the socket's netns; throws netlink errors other than "no such link". */
-export function linkExists(sock: NetlinkSocket, name: string): boolean {
+/** Returns whether a link of that name or ifindex exists in the socket's netns; throws netlink errors other than "no such link". */
+export function linkExists(sock: NetlinkSocket, link: string | number): boolean {
   try {
-    getLinkByName(sock, name);
+    if (typeof link === "number") getLinkByIndex(sock, link);
+    else getLinkByName(sock, link);
     return true;
   } catch (e) {
     if (isNotFound(e)) return false;
