@@ -2,34 +2,14 @@
 // cnits-<pid>-hoff*: a veth and its peer are unlisted by the time it returns, the helper ends on its own, and the
 // kernel's refusal comes back as delLink's NetlinkError.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { createNetns, openNetns, removeNetns, withNetns } from "../ns/netns.ts";
 import { addLink, getLinkByName, linkExists } from "./link.ts";
 import { delLinkHandedOff } from "./link-handoff.ts";
 import { isNotFound, openRouteSocket } from "./nl/socket.ts";
+import { runningChildren } from "../../test/support/process.ts";
+import { waitFor } from "../../test/support/wait.ts";
 
 const isRoot = process.getuid?.() === 0;
-
-/**
- * Returns the pids of this process's children still running `comm` (a spawned child hangs off the thread that forked
- * it; one that has ended but is not reaped yet, a zombie, does not count).
- */
-function runningChildren(comm: string): number[] {
-  const pids: number[] = [];
-  for (const tid of readdirSync("/proc/self/task")) {
-    const kids = readFileSync(`/proc/self/task/${tid}/children`, "utf8").trim();
-    for (const pid of kids ? kids.split(" ").map(Number) : []) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8"); // pid (comm) state ...
-        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-        if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) === comm && state !== "Z") pids.push(pid);
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-  return pids;
-}
 
 describe.skipIf(!isRoot)("delLinkHandedOff on the real kernel (root)", () => {
   const aName = `cnits-${process.pid}-hoffa`;
@@ -58,8 +38,7 @@ describe.skipIf(!isRoot)("delLinkHandedOff on the real kernel (root)", () => {
     withNetns(aPath, () => delLinkHandedOff(index));
     expect([linkExists(aSock, "ho0"), linkExists(bSock, "ho1")]).toEqual([false, false]);
 
-    const deadline = Date.now() + 10_000;
-    while (runningChildren("cat").length > 0 && Date.now() < deadline) Bun.sleepSync(10);
+    waitFor(() => runningChildren("cat").length === 0, "the cat helper to end", 10_000);
     expect(runningChildren("cat")).toEqual([]);
   });
 

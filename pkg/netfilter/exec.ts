@@ -17,7 +17,6 @@ export interface ToolRun {
   stderr: string;
 }
 
-
 let changes = 0;
 
 /**

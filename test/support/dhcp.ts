@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ipIn, nsName } from "./ns-exec.ts";
 import { ipJson, RUN_PREFIX, tempNetns, type TempNetns } from "./netns.ts";
+import { isAlive } from "./process.ts";
 import { OURS } from "./run-plugin.ts";
 import { tempDir, type TempDir } from "./temp-dir.ts";
 import { waitFor } from "./wait.ts";
@@ -21,16 +22,6 @@ export interface Proc extends Disposable {
   /** Sends sig to the whole group and waits (up to 5 s, then SIGKILL) until the process is gone. */
   stop(sig?: NodeJS.Signals): void;
   alive(): boolean;
-}
-
-/** Returns whether pid runs (a zombie, exited but not reaped, counts as gone). */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 /** Starts argv inside netns `ns` (or the caller's when undefined) with stderr to `logFile` (stdout discarded). */
