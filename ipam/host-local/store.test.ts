@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as sysFs from "../../pkg/sys/fs.ts";
 import { formatIP, parseIP, type IP } from "../../pkg/ip/cidr.ts";
 import { EAGAIN, errno, sys } from "../../pkg/sys/libc.ts";
+import { LOCK_EX, LOCK_UN } from "../../pkg/sys/flock.ts";
 import { Store, storeDir } from "./store.ts";
 
 const dirs: string[] = [];
@@ -169,9 +170,7 @@ test("reservations lists IP-named files with their owners", () => {
 
 test("withLock holds an exclusive flock on the lock file", () => {
   using s = Store.open("net", tempDataDir());
-  const LOCK_EX = 2;
   const LOCK_NB = 4;
-  const LOCK_UN = 8;
   // flock belongs to the open file description: a second open of the file is a competitor, even in-process.
   const other = fs.openSync(path.join(s.dir, "lock"), "r");
   try {

@@ -7,15 +7,13 @@
 import * as fs from "../../pkg/sys/fs.ts";
 import { joinPath } from "../../pkg/sys/path.ts";
 import { formatIP, parseIP, type IP } from "../../pkg/ip/cidr.ts";
-import { EINTR, SyscallError, errno, sys } from "../../pkg/sys/libc.ts";
+import { flockRetrying, LOCK_EX, LOCK_UN } from "../../pkg/sys/flock.ts";
 import { goPathError, hasCode } from "../../pkg/sys/go-path-error.ts";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 const LOCK_FILE = "lock";
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 const LINE_BREAK = "\r\n";
-const LOCK_EX = 2;
-const LOCK_UN = 8;
 
 /** One reservation file as found on disk; `ifname` is undefined for a legacy file holding only the ID. */
 export interface Reservation {
@@ -55,11 +53,11 @@ export class Store {
 
   /** Returns fn's result, run while holding the exclusive flock on `lock` (blocking, as upstream waits). */
   withLock<T>(fn: () => T): T {
-    flock(this.lockFd, LOCK_EX);
+    flockRetrying(this.lockFd, LOCK_EX, "LOCK_EX");
     try {
       return fn();
     } finally {
-      flock(this.lockFd, LOCK_UN);
+      flockRetrying(this.lockFd, LOCK_UN, "LOCK_UN");
     }
   }
 
@@ -285,13 +283,5 @@ function removeQuietly(file: string): void {
     fs.unlinkSync(file);
   } catch {
     // best effort: the caller is already reporting a failure
-  }
-}
-
-function flock(fd: number, op: number): void {
-  for (;;) {
-    if (sys().flock(fd, op) === 0) return;
-    const err = errno();
-    if (err !== EINTR) throw new SyscallError("flock", err, op === LOCK_EX ? "LOCK_EX" : "LOCK_UN");
   }
 }

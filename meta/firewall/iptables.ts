@@ -9,6 +9,7 @@ import type { IPNet } from "../../pkg/ip/cidr.ts";
 import { NetfilterBatchError } from "../../pkg/netfilter/exec.ts";
 import { findTool } from "../../pkg/sys/find-tool.ts";
 import { applyIptablesBatch, readIptablesTable, type IpFamily } from "../../pkg/netfilter/iptables.ts";
+import { withSharedChainsLock } from "../../pkg/netfilter/shared-chains-lock.ts";
 import {
   addressRules, adminJump, FilterPlan, forwardJump, goRuleText, isolationRules, PRIV_CHAIN, STAGE1_CHAIN, STAGE2_CHAIN,
   undoLines, type Added,
@@ -115,9 +116,15 @@ function applyPlanned(family: IpFamily, steps: (plan: FilterPlan) => void): Adde
   return added;
 }
 
-// Applies the lines `planLines` computes; when the batch fails, plans again from a fresh read and tries once more,
-// unless the new plan is the one that just failed (then the failure is not a race and the error stands).
+// Applies the lines `planLines` computes, holding the shared-chains lock from its read to the apply (CNI-FORWARD and
+// CNI-ADMIN are every container's).
 function withRetries(family: IpFamily, planLines: () => string[]): void {
+  withSharedChainsLock(() => applyRetrying(family, planLines));
+}
+
+// When the batch fails, plans again from a fresh read and tries once more, unless the new plan is the one that just
+// failed (then the failure is not a race and the error stands). Go's firewall or a manual change may still race us.
+function applyRetrying(family: IpFamily, planLines: () => string[]): void {
   let failed: { lines: string; error: Error } | undefined;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const lines = planLines();

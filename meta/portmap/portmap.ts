@@ -32,6 +32,7 @@ import {
 } from "./nftables.ts";
 import { removeRecord, writeRecord } from "./record.ts";
 import { filtered } from "../../pkg/sys/lists.ts";
+import { withSharedChainsLock } from "../../pkg/netfilter/shared-chains-lock.ts";
 
 const PREFIX = "failed to parse config: "; // upstream text (ADD and DEL; CHECK reports parse errors bare)
 
@@ -71,7 +72,8 @@ function forwardIptables(conf: PortMapConf, containerId: string, net: IPNet, und
   const dn = dnatChainName(conf.name, containerId);
   let before: IptablesTable;
   try {
-    before = applyWithRetry(family, (state) => setupLines(state, family, chains), kernelPlanState(family, chains, dn));
+    // Locked from the read to the apply: the shared chains and their jumps are planned from what is there.
+    before = withSharedChainsLock(() => applyWithRetry(family, (state) => setupLines(state, family, chains), kernelPlanState(family, chains, dn)));
   } catch (e) {
     if (e instanceof NetfilterUnavailableError) throw new Error(`failed to open iptables: ${e.message}`, { cause: e }); // upstream text
     throw new Error(`unable to setup DNAT: ${(e as Error).message}`, { cause: e }); // upstream text

@@ -16,6 +16,8 @@ import {
   sendUdp, startServer, sweepPortmapData, topLevelLines, udpFlowsTo, type Pod,
 } from "../support/portmap.ts";
 import { printed } from "../support/result.ts";
+import { holdFlock } from "../support/flock-holder.ts";
+import { waitForAsync } from "../support/wait.ts";
 import { cniEnv, OURS, runPlugin, spawnPlugin, type Run } from "../support/run-plugin.ts";
 import { iptablesIsNft, TEARDOWN_HELPER_SECONDS } from "../../pkg/netfilter/nft-chains.ts";
 import { dnatChainName } from "../../meta/portmap/iptables.ts";
@@ -544,6 +546,24 @@ describe.skipIf(skip)("portmap", () => {
         expect(lines.filter((l) => l.startsWith("-A CNI-HOSTPORT-DNAT")).length).toBe(4);
       }
       for (const [i, id] of ids.entries()) expectSilentSuccess(pm("CHECK", host, ctr, confs[i]!, id));
+    }, TIMEOUT_MS);
+
+    // The race the lock closes (iptables-nft-restore skipping a `-N` whose chain appeared meanwhile, then adding the
+    // jumps again) is too rare to show on demand; that the ADD waits for the lock from its read to its apply is not.
+    test("iptables: an ADD waits while another process holds the host netns's shared-chains lock", async () => {
+      using host = tempNetns(`${TAG}-host`);
+      using ctr = tempNetns(`${TAG}-ctr`);
+      const pod = makePod(host, ctr, { n: 88, hostOctet: 1 });
+      const conf = portmapConf("1.1.0", NET, podResult("1.1.0", pod), [{ hostPort: 7100, containerPort: 80, protocol: "tcp" }]);
+      await using holder = holdFlock(host.path);
+      const pending = spawnPlugin("portmap", { hostNetns: host.name, env: cniEnv("ADD", ctr.path, "eth0", "c1"), stdin: conf });
+      // async: the plugin's stdin is written from the event loop, which a synchronous wait would block
+      await waitForAsync(() => holder.listed(true), "portmap ADD to wait for the lock");
+      expect(natLines(host, 4).filter((l) => l.includes("CNI-"))).toEqual([]);
+      await holder.release();
+      const add = await pending;
+      expect([add.exitCode, add.stderr]).toEqual([0, ""]);
+      expectSilentSuccess(pm("CHECK", host, ctr, conf, "c1"));
     }, TIMEOUT_MS);
   });
 

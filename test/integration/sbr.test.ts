@@ -8,8 +8,9 @@
 // runtime sends once things are gone, and bad input: each fails with its code and text and leaves nothing, including
 // an ADD that fails halfway (rules and routes undone, main's routes back).
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { expectError, expectSilentSuccess } from "../support/expect-run.ts";
+import { holdFlock } from "../support/flock-holder.ts";
 import { hostLocalConf } from "../support/host-local.ts";
 import { tempNetns } from "../support/netns.ts";
 import { ipIn } from "../support/ns-exec.ts";
@@ -20,7 +21,7 @@ import {
 } from "../support/sbr.ts";
 import { cleanUpAfterAll } from "../support/sweep.ts";
 import { tempDir } from "../support/temp-dir.ts";
-import { waitFor, waitForAsync } from "../support/wait.ts";
+import { waitForAsync } from "../support/wait.ts";
 import { ALL_VERSIONS } from "../../pkg/cni/types.ts";
 import { versionAtLeast } from "../../pkg/cni/version.ts";
 
@@ -259,28 +260,17 @@ describe.skipIf(skip)("sbr", () => {
   describe("the flock on the netns file", () => {
     test("ADD waits while another process holds it, then proceeds", async () => {
       using ctr = sbrNetns(`${TAG}-ctr`);
-      // --no-fork: flock(1) becomes `sleep`, so killing it lets go of the lock (a forked sleep would keep it)
-      const holder = Bun.spawn(["flock", "--no-fork", "-x", ctr.path, "sleep", "60"], { stdout: "ignore", stderr: "ignore" });
-      try {
-        const ino = statSync(ctr.path).ino;
-        // /proc/locks: `N: FLOCK ADVISORY WRITE <pid> <maj>:<min>:<ino> 0 EOF`, a waiter's line with `->` after N:
-        const held = (waiting: boolean) =>
-          readFileSync("/proc/locks", "utf8").split("\n").some((l) => l.includes(`:${ino} `) && l.includes("->") === waiting);
-        waitFor(() => held(false), "flock(1) to hold the netns file");
-        const pending = spawnPlugin("sbr", {
-          hostNetns: host!.name, env: cniEnv("ADD", ctr.path), stdin: sbrConf(V, { prevResult: prevResultFor(V, ctr.path, [V4]) }),
-        });
-        // async: the plugin's stdin is written from the event loop, which a synchronous wait would block
-        await waitForAsync(() => held(true), "sbr ADD to wait for the lock");
-        expect(addedRules(ctr, 4)).toEqual([]);
-        holder.kill();
-        const add = await pending;
-        expect([add.exitCode, add.stderr]).toEqual([0, ""]);
-        expect(addedRules(ctr, 4)).toEqual([rule("10.1.2.3", 100)]);
-      } finally {
-        holder.kill();
-        await holder.exited;
-      }
+      await using holder = holdFlock(ctr.path);
+      const pending = spawnPlugin("sbr", {
+        hostNetns: host!.name, env: cniEnv("ADD", ctr.path), stdin: sbrConf(V, { prevResult: prevResultFor(V, ctr.path, [V4]) }),
+      });
+      // async: the plugin's stdin is written from the event loop, which a synchronous wait would block
+      await waitForAsync(() => holder.listed(true), "sbr ADD to wait for the lock");
+      expect(addedRules(ctr, 4)).toEqual([]);
+      await holder.release();
+      const add = await pending;
+      expect([add.exitCode, add.stderr]).toEqual([0, ""]);
+      expect(addedRules(ctr, 4)).toEqual([rule("10.1.2.3", 100)]);
     });
 
     test("two ADDs at once on two interfaces of one netns get different tables", async () => {
