@@ -178,7 +178,10 @@ export function map<T>(item: Decoder<T>, goType: string): Decoder<Record<string,
   return (v, at) => {
     if (!isJsonObject(v)) throw typeError(v, goType, at);
     const out: Record<string, T> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = item(x, at);
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== null) out[k] = item(x, at);
+    }
     return out;
   };
 }
@@ -199,7 +202,10 @@ export function struct<F extends Fields>(name: string, fields: F): Decoder<Decod
     if (!isJsonObject(v)) throw typeError(v, name, at);
     folded ??= foldedNames(fields);
     const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(v)) {
+    // for-in, not Object.entries: no [key, value] array per key on every config a plugin reads (a JSON object has
+    // no inherited enumerable keys, and the order is the same).
+    for (const key in v) {
+      const value = (v as Record<string, unknown>)[key];
       const field = key in fields && Object.hasOwn(fields, key) ? key : folded.get(key.toLowerCase());
       if (field === undefined || value === null) continue;
       out[field] = fields[field]!(value, { struct: name, fields: [...at.fields, field] });
