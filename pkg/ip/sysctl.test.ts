@@ -2,7 +2,7 @@
 // writing net.ipv4.ip_forward inside a throwaway netns cnid<pid36>-sysctl (root only; the host's values are never written).
 import { describe, expect, test } from "bun:test";
 import { createNetns, removeNetns, withNetns } from "../ns/netns.ts";
-import { readSysctl, SysctlError, sysctlPath, writeSysctl } from "./sysctl.ts";
+import { readSysctl, SysctlError, sysctlPath, writeSysctl, writeSysctlIfPossible } from "./sysctl.ts";
 
 describe("sysctlPath", () => {
   test("dots before any slash: dots and slashes swap", () => {
@@ -50,6 +50,11 @@ describe.skipIf(process.getuid?.() !== 0)("inside a throwaway netns (root)", () 
         expect((missing as SysctlError).code).toBe("ENOENT");
         expect((missing as Error).message).toBe("open /proc/sys/net/ipv4/conf/cnid-nope/rp_filter: no such file or directory");
         expect(() => writeSysctl("net.ipv4.ip_forward", "banana")).toThrow("write /proc/sys/net/ipv4/ip_forward: invalid argument");
+        // The nice-to-have writes: a missing file or a refused value passes quietly, a good one still lands.
+        writeSysctlIfPossible("net/ipv6/conf/cnid-nope/ndisc_notify", "1");
+        writeSysctlIfPossible("net.ipv4.ip_forward", "banana");
+        writeSysctlIfPossible("net/ipv4/conf/lo/arp_notify", "1");
+        expect(readSysctl("net/ipv4/conf/lo/arp_notify")).toBe("1");
       });
     } finally {
       removeNetns(name);

@@ -56,3 +56,15 @@ export function writeSysctl(name: string, value: string): void {
     throw asSysctlError(e, path);
   }
 }
+
+/**
+ * Writes a sysctl that is only nice to have (address announcements, DAD settings), as upstream does them: a failure
+ * is ignored (IPv6 may be off in the container, so its files are missing).
+ */
+export function writeSysctlIfPossible(name: string, value: string): void {
+  try {
+    writeSysctl(name, value);
+  } catch {
+    // not fatal
+  }
+}

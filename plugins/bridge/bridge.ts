@@ -10,7 +10,7 @@ import { formatCIDR, parseCIDR } from "../../pkg/ip/cidr.ts";
 import { enableForward } from "../../pkg/ip/forward.ts";
 import { delLink, getLinkByName, setLinkUp, type Link } from "../../pkg/ip/link.ts";
 import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
-import { writeSysctl } from "../../pkg/ip/sysctl.ts";
+import { writeSysctlIfPossible } from "../../pkg/ip/sysctl.ts";
 import { setupVeth } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
@@ -121,21 +121,13 @@ async function addLayer3(args: CmdArgs, conf: BridgeConf, result: Result, ctx: L
   const { v4, v6 } = calcGateways(result, conf.isGateway, conf.isDefaultGateway);
 
   withNetns(ctx.ctrNs, () => {
-    // Errors ignored, as upstream: IPv6 may be off in the container.
-    const trySysctl = (name: string, value: string) => {
-      try {
-        writeSysctl(name, value);
-      } catch {
-        // not fatal
-      }
-    };
     if (conf.enabledad) {
-      trySysctl(`/net/ipv6/conf/${args.ifname}/enhanced_dad`, "1");
-      trySysctl(`net/ipv6/conf/${args.ifname}/accept_dad`, "1");
+      writeSysctlIfPossible(`/net/ipv6/conf/${args.ifname}/enhanced_dad`, "1");
+      writeSysctlIfPossible(`net/ipv6/conf/${args.ifname}/accept_dad`, "1");
     } else {
-      trySysctl(`net/ipv6/conf/${args.ifname}/accept_dad`, "0");
+      writeSysctlIfPossible(`net/ipv6/conf/${args.ifname}/accept_dad`, "0");
     }
-    trySysctl(`net/ipv4/conf/${args.ifname}/arp_notify`, "1");
+    writeSysctlIfPossible(`net/ipv4/conf/${args.ifname}/arp_notify`, "1");
     configureIface(ctx.ctrSock, args.ifname, result);
   });
 

@@ -18,7 +18,7 @@ import type { MacvlanMode, MacvlanSpec } from "../../pkg/ip/link-kinds.ts";
 import { lookupMaster } from "../../pkg/ip/master.ts";
 import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { createRenamedLink, goErrorText } from "../../pkg/ip/renamed-link.ts";
-import { writeSysctl } from "../../pkg/ip/sysctl.ts";
+import { writeSysctlIfPossible } from "../../pkg/ip/sysctl.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
 import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
 import { openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
@@ -180,15 +180,9 @@ async function add(args: CmdArgs): Promise<Result> {
       result.ips = ipam.ips.map((ipc) => ({ ...ipc, interface: 0 }));
       if (ipam.routes) result.routes = ipam.routes;
       withNetns(ctrNs, () => {
-        // Announce the addresses on link up (gratuitous ARP, unsolicited NA); errors ignored, as upstream: the
-        // container may have IPv6 off.
-        for (const name of [`net/ipv4/conf/${args.ifname}/arp_notify`, `net/ipv6/conf/${args.ifname}/ndisc_notify`]) {
-          try {
-            writeSysctl(name, "1");
-          } catch {
-            // not fatal
-          }
-        }
+        // Announce the addresses on link up (gratuitous ARP, unsolicited NA).
+        writeSysctlIfPossible(`net/ipv4/conf/${args.ifname}/arp_notify`, "1");
+        writeSysctlIfPossible(`net/ipv6/conf/${args.ifname}/ndisc_notify`, "1");
         configureIface(ctrSock, args.ifname, result);
       });
     } else {

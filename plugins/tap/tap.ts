@@ -10,7 +10,7 @@ import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/
 import { delContainerLink } from "../../pkg/ip/container-link.ts";
 import { delLink, getLinkByName, setLinkMAC, setLinkMaster, setLinkMTU, setLinkName, setLinkUp, type Link } from "../../pkg/ip/link.ts";
 import { hasErrno, isNotFound, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
-import { writeSysctl } from "../../pkg/ip/sysctl.ts";
+import { writeSysctlIfPossible } from "../../pkg/ip/sysctl.ts";
 import { createTunTap, type TunTapSpec } from "../../pkg/ip/tuntap.ts";
 import { randomVethName } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
@@ -65,11 +65,8 @@ async function add(args: CmdArgs): Promise<Result> {
       result.ips = ipam.ips.map((ipc) => ({ ...ipc, interface: 0 }));
       if (ipam.routes?.length) result.routes = ipam.routes;
       withNetns(ctrNs, () => {
-        try {
-          writeSysctl(`net/ipv4/conf/${args.ifname}/arp_notify`, "1");
-        } catch {
-          // upstream ignores it too: the tap works without gratuitous ARP on address changes.
-        }
+        // The tap works without gratuitous ARP on address changes.
+        writeSysctlIfPossible(`net/ipv4/conf/${args.ifname}/arp_notify`, "1");
         configureIface(sock, args.ifname, result);
       });
     }
