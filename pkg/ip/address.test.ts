@@ -1,8 +1,8 @@
 // pkg/ip/address.test.ts: encoders against iproute2's bytes and parsing of a captured dump (no root), then
 // addresses on lo in a throwaway netns cnits-<pid>-addr (root only), read back through `ip -j` as well.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { golden, goldenBytes, hex } from "../../test/support/golden.ts";
-import { createNetns, removeNetns } from "../ns/netns.ts";
+import { suiteNetns } from "../../test/support/suite-netns.ts";
 import { EADDRNOTAVAIL, EEXIST } from "../sys/libc.ts";
 import {
   addAddr, afOf, delAddr, encodeDelAddr, encodeListAddrs, encodeNewAddr, familyOf, listAddrs, parseAddr, readIP, type Addr,
@@ -89,13 +89,10 @@ function ipAddrs(ns: string): string[] {
 }
 
 describe.skipIf(!isRoot)("real kernel (root)", () => {
-  const name = `cnits-${process.pid}-addr`;
-  let path = "";
-  beforeAll(() => { path = createNetns(name); });
-  afterAll(() => removeNetns(name));
+  const ns = suiteNetns({ main: "addr" });
 
   test("lo after up carries 127.0.0.1/8 and ::1/128", () => {
-    using sock = openRouteSocket(path);
+    using sock = openRouteSocket(ns.main.path);
     expect(listAddrs(sock)).toEqual([]);
     setLinkUp(sock, getLinkByName(sock, "lo").index);
     const addrs = listAddrs(sock, { index: 1 });
@@ -106,13 +103,13 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
   });
 
   test("add and delete addresses of both families; duplicates and missing ones fail with the kernel's errno", () => {
-    using sock = openRouteSocket(path);
+    using sock = openRouteSocket(ns.main.path);
     const v4 = { index: 1, ip: ip("10.1.2.3"), prefix: 24, broadcast: ip("10.1.2.255") };
     const v6 = { index: 1, ip: ip("2001:db8::1"), prefix: 64, flags: IFA_F_NODAD };
     addAddr(sock, v4);
     addAddr(sock, v6);
     expect(listAddrs(sock, { index: 1 }).map(text)).toEqual(["127.0.0.1/8", "10.1.2.3/24", "2001:db8::1/64", "::1/128"]);
-    expect(ipAddrs(name)).toEqual(["127.0.0.1/8", "10.1.2.3/24", "2001:db8::1/64", "::1/128"]);
+    expect(ipAddrs(ns.main.name)).toEqual(["127.0.0.1/8", "10.1.2.3/24", "2001:db8::1/64", "::1/128"]);
     const got6 = listAddrs(sock, { family: 6 }).find((a) => formatIP(a.ip) === "2001:db8::1")!;
     expect(got6.flags & IFA_F_NODAD).toBe(IFA_F_NODAD);
     expect(listAddrs(sock, { family: 4 }).find((a) => formatIP(a.ip) === "10.1.2.3")!.broadcast).toEqual(ip("10.1.2.255"));
@@ -123,7 +120,7 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
 
     delAddr(sock, v4);
     delAddr(sock, v6);
-    expect(ipAddrs(name)).toEqual(["127.0.0.1/8", "::1/128"]);
+    expect(ipAddrs(ns.main.name)).toEqual(["127.0.0.1/8", "::1/128"]);
     let gone: unknown;
     try { delAddr(sock, v4); } catch (e) { gone = e; }
     expect(hasErrno(gone, EADDRNOTAVAIL)).toBe(true);

@@ -1,7 +1,8 @@
 // pkg/ip/link.test.ts: encoders against iproute2's bytes and parsing of a captured reply (no root), then the
 // real kernel in throwaway namespaces cnits-<pid>-* and cnid<pid36>-* (root only), read back through `ip -j` as well.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { golden, goldenBytes, hex } from "../../test/support/golden.ts";
+import { suiteNetns } from "../../test/support/suite-netns.ts";
 import { createNetns, openNetns, removeNetns } from "../ns/netns.ts";
 import { EEXIST, EOPNOTSUPP } from "../sys/libc.ts";
 import {
@@ -186,21 +187,10 @@ function ipLinks(ns: string): IpLink[] {
 }
 
 describe.skipIf(!isRoot)("real kernel (root)", () => {
-  const name = `cnits-${process.pid}-link`;
-  const other = `cnits-${process.pid}-link2`;
-  let path = "";
-  let otherPath = "";
-  beforeAll(() => {
-    path = createNetns(name);
-    otherPath = createNetns(other);
-  });
-  afterAll(() => {
-    removeNetns(name);
-    removeNetns(other);
-  });
+  const ns = suiteNetns({ main: "link", other: "link2" });
 
   test("a fresh netns has only lo, down", () => {
-    using sock = openRouteSocket(path);
+    using sock = openRouteSocket(ns.main.path);
     const links = listLinks(sock);
     expect(links.map((l) => l.name)).toEqual(["lo"]);
     expect(links[0]!.index).toBe(1);
@@ -209,20 +199,20 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
   });
 
   test("lo up and down, read back via getLinkByName and `ip -j`", () => {
-    using sock = openRouteSocket(path);
+    using sock = openRouteSocket(ns.main.path);
     const lo = getLinkByName(sock, "lo");
     setLinkUp(sock, lo.index);
     expect(getLinkByName(sock, "lo").flags & IFF_UP).toBe(IFF_UP);
-    expect(ipLinks(name).find((l) => l.ifname === "lo")!.flags).toContain("UP");
+    expect(ipLinks(ns.main.name).find((l) => l.ifname === "lo")!.flags).toContain("UP");
     setLinkDown(sock, lo.index);
     expect(getLinkByName(sock, "lo").flags & IFF_UP).toBe(0);
-    expect(ipLinks(name).find((l) => l.ifname === "lo")!.flags).not.toContain("UP");
+    expect(ipLinks(ns.main.name).find((l) => l.ifname === "lo")!.flags).not.toContain("UP");
     setLinkUp(sock, lo.index); // address tests elsewhere want it up; harmless here
     expect(getLinkByIndex(sock, 1).name).toBe("lo");
   });
 
   test("missing links throw LinkNotFoundError, which isNotFound recognises", () => {
-    using sock = openRouteSocket(path);
+    using sock = openRouteSocket(ns.main.path);
     let err: unknown;
     try { getLinkByName(sock, "cnits-nope"); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(LinkNotFoundError);
@@ -236,8 +226,8 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
   });
 
   test("a veth pair: create, read kind and peer, move the peer, delete, delete again", () => {
-    using sock = openRouteSocket(path);
-    using otherSock = openRouteSocket(otherPath);
+    using sock = openRouteSocket(ns.main.path);
+    using otherSock = openRouteSocket(ns.other.path);
     addLink(sock, { kind: "veth", name: "cnitsv0", mtu: 1400, mac: "02:00:00:00:00:10", peer: { name: "cnitsv1" } });
     const v0 = getLinkByName(sock, "cnitsv0");
     const v1 = getLinkByName(sock, "cnitsv1");
@@ -248,11 +238,11 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
     try { addLink(sock, { kind: "veth", name: "cnitsv0", peer: { name: "cnitsv9" } }); } catch (e) { dup = e; }
     expect(hasErrno(dup, EEXIST)).toBe(true);
 
-    using target = openNetns(otherPath);
+    using target = openNetns(ns.other.path);
     setLinkNetnsFd(sock, v1.index, target.fd);
     expect(() => getLinkByName(sock, "cnitsv1")).toThrow(LinkNotFoundError);
     expect(getLinkByName(otherSock, "cnitsv1").kind).toBe("veth");
-    expect(ipLinks(other).map((l) => l.ifname)).toContain("cnitsv1");
+    expect(ipLinks(ns.other.name).map((l) => l.ifname)).toContain("cnitsv1");
 
     delLink(sock, v0.index);
     expect(listLinks(sock).map((l) => l.name)).toEqual(["lo"]);
@@ -263,7 +253,7 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
   });
 
   test("a kind the kernel lacks fails with EOPNOTSUPP and the kernel's words, or is created", () => {
-    using sock = openRouteSocket(path);
+    using sock = openRouteSocket(ns.main.path);
     try {
       addLink(sock, { kind: "dummy", name: "cnitsd0" });
       expect(getLinkByName(sock, "cnitsd0").kind).toBe("dummy");

@@ -1,8 +1,8 @@
 // pkg/ip/nl/socket.test.ts: the request/query/dump logic over a scripted transport (no root), plus one real
 // kernel round trip with extended ACK (root only, in a throwaway netns).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { goldenBytes, unhex } from "../../../test/support/golden.ts";
-import { createNetns, removeNetns } from "../../ns/netns.ts";
+import { suiteNetns } from "../../../test/support/suite-netns.ts";
 import { EEXIST, ENODEV, EOPNOTSUPP } from "../../sys/libc.ts";
 import {
   AF_UNSPEC, IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CREATE, NLM_F_DUMP,
@@ -211,13 +211,10 @@ test("nextSeq counts up; close and dispose close the transport", () => {
 const isRoot = process.getuid?.() === 0;
 
 describe.skipIf(!isRoot)("real kernel (root)", () => {
-  const ns = `cnits-${process.pid}-sock`;
-  let path = "";
-  beforeAll(() => { path = createNetns(ns); });
-  afterAll(() => removeNetns(ns));
+  const ns = suiteNetns({ main: "sock" });
 
   test("an unknown link kind comes back as EOPNOTSUPP with the kernel's ext-ack text", () => {
-    using sock = openRouteSocket(path);
+    using sock = openRouteSocket(ns.main.path);
     expect(sock.portId).toBeGreaterThan(0);
     const w = new NlWriter(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, sock.nextSeq());
     w.ifinfomsg({ family: AF_UNSPEC });
@@ -234,7 +231,7 @@ describe.skipIf(!isRoot)("real kernel (root)", () => {
   });
 
   test("a GETLINK of a missing name is ENODEV, and the socket keeps working after errors", () => {
-    using sock = openRouteSocket(path);
+    using sock = openRouteSocket(ns.main.path);
     const byName = (name: string) =>
       new NlWriter(RTM_GETLINK, NLM_F_REQUEST, sock.nextSeq()).ifinfomsg({ family: AF_UNSPEC }).strz(IFLA_IFNAME, name).finish();
     expect(() => sock.query(byName("cnits-nope"))).toThrow("RTM_GETLINK: No such device");
