@@ -1,7 +1,7 @@
 // pkg/ip/nl/socket.ts: an rtnetlink socket through bun:ffi: send a request, wait for its ACK, reply or dump.
 // A socket belongs to the netns it was opened in, whichever thread uses it later (BUN-NOTES §1), so open one
 // per netns up front (openRouteSocket) and use it from anywhere, without staying switched.
-import { getU16le, getU32le } from "../../sys/bytes.ts";
+import { getU16le, getU32le, setU16le, setU32le } from "../../sys/bytes.ts";
 import { withNetns, type NetNS } from "../../ns/netns.ts";
 import { describeErrno, EINTR, ENODEV, ENOENT, errno, ESRCH, sys, SyscallError } from "../../sys/libc.ts";
 import {
@@ -77,9 +77,9 @@ export class FfiNetlinkTransport implements NetlinkTransport {
     if (fd < 0) throw new SyscallError("socket", errno(), "AF_NETLINK");
     this.fd = fd;
     try {
-      new DataView(this.kernel.buffer).setUint16(0, AF_NETLINK, true); // sockaddr_nl {family, pad, pid 0, groups 0}
-      const local = groups === 0 ? this.kernel : this.kernel.slice();
-      if (groups !== 0) new DataView(local.buffer).setUint32(8, groups, true); // nl_groups
+      setU16le(this.kernel, 0, AF_NETLINK); // sockaddr_nl {family, pad, pid 0, groups 0}: where requests go
+      const local = this.kernel.slice();
+      setU32le(local, 8, groups); // ours: the same, listening to `groups`
       const one = new Int32Array([1]);
       // EXT_ACK: errors carry the kernel's text ("Unknown device type"). CAP_ACK: errors do not echo our request back.
       this.sockopt(NETLINK_EXT_ACK, one);
@@ -88,7 +88,7 @@ export class FfiNetlinkTransport implements NetlinkTransport {
       const len = new Uint32Array([SOCKADDR_NL_LEN]);
       const addr = new Uint8Array(SOCKADDR_NL_LEN);
       if (libc.getsockname(fd, addr, len) < 0) throw new SyscallError("getsockname", errno());
-      this.portId = new DataView(addr.buffer).getUint32(4, true);
+      this.portId = getU32le(addr, 4);
     } catch (e) {
       libc.close(fd);
       throw e;
