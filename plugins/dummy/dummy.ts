@@ -13,7 +13,7 @@ import type { DummySpec } from "../../pkg/ip/link-kinds.ts";
 import { IFF_UP } from "../../pkg/ip/nl/consts.ts";
 import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
-import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
+import { ipamAdd, ipamRun, ipamStatusAndGc } from "../../pkg/ipam/ipam.ts";
 import { openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 
 const q = JSON.stringify;
@@ -107,13 +107,7 @@ function checkContainerDummy(sock: NetlinkSocket, ctr: Interface): void {
   if ((link.flags & IFF_UP) === 0) throw new Error(`Interface ${ctr.name} is down`); // upstream text
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  await ipamRun("STATUS", loadNetConf(args.stdin, dummyConfDecoder), args.stdin);
-}
-
-// Upstream has no GC; ours hands it to IPAM (DESIGN decision 9) so host-local frees reservations of gone attachments.
-async function gc(args: CmdArgs): Promise<void> {
-  await ipamRun("GC", loadNetConf(args.stdin, dummyConfDecoder), args.stdin);
-}
+// Always handed to IPAM, as upstream's: a config without one fails there ("no plugin name provided").
+const { status, gc } = ipamStatusAndGc((stdin) => loadNetConf(stdin, dummyConfDecoder), () => true);
 
 export const dummy: Plugin = { name: "dummy", versions: ALL_VERSIONS, add, del, check, status, gc };

@@ -8,7 +8,7 @@ import { validateExpectedInterfaceIPs, validateExpectedRoutes } from "../../pkg/
 import { getLinkByName, listLinks, type Link } from "../../pkg/ip/link.ts";
 import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
-import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
+import { ipamAdd, ipamRun, ipamStatusAndGc } from "../../pkg/ipam/ipam.ts";
 import { type NetNS, NetnsNotExistError, openContainerNetns, openNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { decodeConf, loadConf, parseGoMAC, validateForAdd, type HostDeviceConf } from "./config.ts";
 import { DeviceMover, goText } from "./move.ts";
@@ -148,15 +148,6 @@ async function check(args: CmdArgs): Promise<void> {
 }
 
 // upstream cmdStatus decodes the config only (no deviceID or sysfs), forwards to IPAM, and says nothing of the device.
-async function status(args: CmdArgs): Promise<void> {
-  const conf = decodeConf(args.stdin);
-  if (conf.hasIpam) await ipamRun("STATUS", conf, args.stdin);
-}
-
-// Upstream has no GC; ours hands it to IPAM (DESIGN decision 9) so host-local frees reservations of gone attachments.
-async function gc(args: CmdArgs): Promise<void> {
-  const conf = decodeConf(args.stdin);
-  if (conf.hasIpam) await ipamRun("GC", conf, args.stdin);
-}
+const { status, gc } = ipamStatusAndGc(decodeConf, (conf) => conf.hasIpam);
 
 export const hostDevice: Plugin = { name: "host-device", versions: ALL_VERSIONS, add, del, check, status, gc };

@@ -18,7 +18,7 @@ import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { createRenamedLink, goErrorText } from "../../pkg/ip/renamed-link.ts";
 import { writeSysctlIfPossible } from "../../pkg/ip/sysctl.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
-import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
+import { ipamAdd, ipamRun, ipamStatusAndGc } from "../../pkg/ipam/ipam.ts";
 import { openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 
 
@@ -177,16 +177,6 @@ async function check(args: CmdArgs): Promise<void> {
   validateExpectedRoutes(ctrSock, prev.routes ?? []);
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  const conf = loadConf(args.stdin);
-  if (conf.hasIpam) await ipamRun("STATUS", conf, args.stdin);
-}
-
-// Upstream has no GC; ours hands it to IPAM (DESIGN decision 9), so host-local frees the reservations of attachments
-// the runtime no longer lists. The ipvlan itself went with its netns.
-async function gc(args: CmdArgs): Promise<void> {
-  const conf = loadConf(args.stdin);
-  if (conf.hasIpam) await ipamRun("GC", conf, args.stdin);
-}
+const { status, gc } = ipamStatusAndGc(loadConf, (conf) => conf.hasIpam);
 
 export const ipvlan: Plugin = { name: "ipvlan", versions: ALL_VERSIONS, add, del, check, status, gc };

@@ -20,7 +20,7 @@ import { openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { createRenamedLink, goErrorText } from "../../pkg/ip/renamed-link.ts";
 import { writeSysctlIfPossible } from "../../pkg/ip/sysctl.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
-import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
+import { ipamAdd, ipamRun, ipamStatusAndGc } from "../../pkg/ipam/ipam.ts";
 import { openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 
 const q = JSON.stringify;
@@ -228,16 +228,7 @@ async function check(args: CmdArgs): Promise<void> {
   validateExpectedRoutes(ctrSock, prev.routes ?? []);
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  const conf = loadConf(args.stdin, "failed to load netconf", false);
-  if (conf.isLayer3) await ipamRun("STATUS", conf, args.stdin);
-}
-
-// Upstream has no GC; ours hands it to IPAM (DESIGN decision 9), so host-local frees the reservations of attachments
-// the runtime no longer lists. The macvlan itself went with its netns.
-async function gc(args: CmdArgs): Promise<void> {
-  const conf = loadConf(args.stdin, "failed to load netconf", false);
-  if (conf.isLayer3) await ipamRun("GC", conf, args.stdin);
-}
+// upstream: the config decoded (prevResult left as it is), then IPAM's STATUS when the config has IPAM.
+const { status, gc } = ipamStatusAndGc((stdin) => loadConf(stdin, "failed to load netconf", false), (conf) => conf.isLayer3);
 
 export const macvlan: Plugin = { name: "macvlan", versions: ALL_VERSIONS, add, del, check, status, gc };

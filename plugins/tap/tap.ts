@@ -14,7 +14,7 @@ import { writeSysctlIfPossible } from "../../pkg/ip/sysctl.ts";
 import { createTunTap, type TunTapSpec } from "../../pkg/ip/tuntap.ts";
 import { randomVethName } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
-import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
+import { ipamAdd, ipamRun, ipamStatusAndGc } from "../../pkg/ipam/ipam.ts";
 import { type NetNS, openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { EBUSY, EEXIST, SyscallError } from "../../pkg/sys/libc.ts";
 import { loadConf, tapSpec, validateForAdd, type TapConf } from "./config.ts";
@@ -219,16 +219,7 @@ function checkTap(sock: NetlinkSocket, name: string, mac: string | undefined, co
   }
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  // upstream: decode only (no CNI_ARGS), then IPAM's STATUS when there is IPAM.
-  const conf = loadConf(args.stdin, "");
-  if (conf.isLayer3) await ipamRun("STATUS", conf, args.stdin);
-}
-
-// Upstream has no GC; ours hands it to IPAM (DESIGN decision 9) so host-local frees reservations of gone attachments.
-async function gc(args: CmdArgs): Promise<void> {
-  const conf = loadConf(args.stdin, "");
-  if (conf.isLayer3) await ipamRun("GC", conf, args.stdin);
-}
+// upstream: decode only (no CNI_ARGS), then IPAM's STATUS when there is IPAM.
+const { status, gc } = ipamStatusAndGc((stdin) => loadConf(stdin, ""), (conf) => conf.isLayer3);
 
 export const tap: Plugin = { name: "tap", versions: ALL_VERSIONS, add, del, check, status, gc };

@@ -15,7 +15,7 @@ import { lookupMaster } from "../../pkg/ip/master.ts";
 import { hasErrno, openRouteSocket, type NetlinkSocket } from "../../pkg/ip/nl/socket.ts";
 import { randomVethName } from "../../pkg/ip/veth.ts";
 import { configureIface } from "../../pkg/ipam/configure.ts";
-import { ipamAdd, ipamRun } from "../../pkg/ipam/ipam.ts";
+import { ipamAdd, ipamRun, ipamStatusAndGc } from "../../pkg/ipam/ipam.ts";
 import { type NetNS, openContainerNetns, withNetns } from "../../pkg/ns/netns.ts";
 import { EOPNOTSUPP } from "../../pkg/sys/libc.ts";
 
@@ -193,14 +193,8 @@ function checkContainerVlan(sock: NetlinkSocket, ctr: Interface, conf: VlanConf)
   }
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  // upstream: decode only, then IPAM's STATUS (it leaves "does the master exist?" as a TODO).
-  await ipamRun("STATUS", decodeConf(args.stdin), args.stdin);
-}
-
-// Upstream has no GC; ours hands it to IPAM (DESIGN decision 9) so host-local frees reservations of gone attachments.
-async function gc(args: CmdArgs): Promise<void> {
-  await ipamRun("GC", decodeConf(args.stdin), args.stdin);
-}
+// upstream: decode only, then IPAM's STATUS (it leaves "does the master exist?" as a TODO); a config without IPAM
+// fails there ("no plugin name provided").
+const { status, gc } = ipamStatusAndGc(decodeConf, () => true);
 
 export const vlan: Plugin = { name: "vlan", versions: ALL_VERSIONS, add, del, check, status, gc };
